@@ -1,0 +1,211 @@
+"""Join the static analysis with coverage data: did each async def run, and did
+it reach one of its awaits?
+
+The data comes from whoever measured: pytest-cov (read after it combined), a
+``coverage run`` wrapped around pytest (``Coverage.current()``), or
+asyncguard's own :class:`Measurement`. Under xdist each worker writes its data to
+a shared folder and the controller combines it (:func:`combine_folder`).
+
+coverage is imported only inside the functions here, so a run that asks for no
+async-functions report never imports it. Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_asyncguard.awaitless import Analysis, module_name
+
+if TYPE_CHECKING:
+    from coverage import Coverage, CoverageData
+
+#: (file, dotted module name) -> was this file measured at all?
+Scope = Callable[[Path, str], bool]
+
+#: Our own measurement must stay silent: its warnings are not the user's business.
+_QUIET = [
+    "module-not-imported",
+    "module-not-measured",
+    "no-data-collected",
+    "already-imported",
+    "include-ignored",
+    "couldnt-parse",
+    "no-ctracer",
+    "no-sysmon",
+]
+_COVERAGE_CONFIGS = (".coveragerc", ".coveragerc.toml", "setup.cfg", "tox.ini", "pyproject.toml")
+
+
+def configured_sources(rootdir: Path) -> list[str]:
+    """coverage's ``[run] source`` and ``source_pkgs`` from the config files in
+    ``rootdir`` (or ``$COVERAGE_RCFILE``), read the way coverage reads them."""
+    rcfile = os.environ.get("COVERAGE_RCFILE")
+    candidates = [Path(rcfile)] if rcfile else [rootdir / name for name in _COVERAGE_CONFIGS]
+    existing = [c for c in candidates if c.is_file()]
+    if not any(_mentions_coverage(c) for c in existing):
+        return []  # do not import coverage for nothing
+    from coverage.config import CoverageConfig
+
+    for candidate in existing:
+        config = CoverageConfig()
+        ours = bool(rcfile) or candidate.name.startswith(".coveragerc")
+        if config.from_file(str(candidate), warn=lambda _msg: None, our_file=ours):
+            return [*(config.source or []), *config.source_pkgs]
+    return []
+
+
+def _mentions_coverage(path: Path) -> bool:
+    if path.name.startswith(".coveragerc") or os.environ.get("COVERAGE_RCFILE"):
+        return True
+    try:
+        return "coverage" in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+class Measurement:
+    """Coverage of the sources in this process, for runs without pytest-cov.
+
+    When a ``Coverage`` is already running (``coverage run -m pytest``), its data
+    is read instead: starting a second one would pause the user's.
+    """
+
+    def __init__(self, sources: Sequence[Path]) -> None:
+        self.sources = [s if s.is_dir() else s.parent for s in sources]
+        self._own: Coverage | None = None
+        self._external: Coverage | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._own is not None or self._external is not None
+
+    def start(self) -> None:
+        import coverage
+
+        self._external = coverage.Coverage.current()
+        if self._external is not None:
+            return
+        cov = coverage.Coverage(
+            data_file=None, source=[str(s) for s in self.sources], config_file=False
+        )
+        cov.set_option("run:disable_warnings", _QUIET)
+        cov.start()
+        self._own = cov
+
+    def stop(self) -> tuple[CoverageData, Scope] | None:
+        """Stop measuring; the data and which files it covers."""
+        own, external = self._own, self._external
+        self._own = self._external = None
+        if own is not None:
+            own.stop()
+            sources = [str(s) for s in self.sources]
+            return own.get_data(), lambda file, _module: in_folders(file, sources)
+        if external is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return external.get_data(), scope_of(external)
+        return None
+
+
+def write_part(data: CoverageData, folder: str) -> None:
+    """Write an xdist worker's data into the shared folder, under a unique suffix."""
+    from coverage import CoverageData
+
+    part = CoverageData(basename=os.path.join(folder, ".coverage"), suffix=True)
+    part.update(data)
+    part.write()
+
+
+def combine_folder(folder: str) -> CoverageData:
+    """Add up the workers' data files in ``folder``."""
+    from coverage import CoverageData
+
+    combined = CoverageData(no_disk=True)
+    for name in sorted(os.listdir(folder)):
+        if name.startswith(".coverage."):
+            part = CoverageData(basename=os.path.join(folder, name), read_only=True)
+            part.read()
+            combined.update(part)
+    return combined
+
+
+def scope_of(cov: Coverage) -> Scope:
+    """Which files a ``Coverage`` (pytest-cov's, the user's) measures, so that a file
+    it never saw is ``executed: false`` only when it would have seen it."""
+    from coverage.files import GlobMatcher, prep_patterns
+
+    config = cov.config
+    dirs = [os.path.abspath(s) for s in config.source or [] if os.path.isdir(s)]
+    pkgs = [s for s in config.source or [] if not os.path.isdir(s)] + list(config.source_pkgs)
+    omit = GlobMatcher(prep_patterns(config.run_omit)) if config.run_omit else None
+    include = GlobMatcher(prep_patterns(config.run_include)) if config.run_include else None
+
+    def scope(file: Path, module: str) -> bool:
+        name = os.path.abspath(file)
+        if omit is not None and omit.match(name):
+            return False
+        if not dirs and not pkgs:
+            return include is None or include.match(name)
+        in_pkg = any(module == p or module.startswith(p + ".") for p in pkgs)
+        return in_pkg or in_folders(file, dirs)
+
+    return scope
+
+
+def in_folders(file: Path, folders: Sequence[str]) -> bool:
+    name = os.path.realpath(file)
+    return any(
+        name == f or name.startswith(f.rstrip(os.sep) + os.sep)
+        for f in (os.path.realpath(x) for x in folders)
+    )
+
+
+def join(analysis: Analysis, data: CoverageData, scope: Scope | None = None) -> None:
+    """Fill ``executed`` and ``await_executed`` of every function from ``data``.
+
+    A function whose file the data never saw is unexecuted when ``scope`` says the
+    file was measured, and unknown (None) otherwise.
+    """
+    measured = {_canonical(name): name for name in data.measured_files()}
+    modules: dict[Path, str] = {}
+    lines_of: dict[Path, set[int] | None] = {}
+    for function in analysis.functions:
+        file = function.file
+        if file is None:
+            continue
+        if file not in lines_of:
+            name = measured.get(_canonical(str(file)))
+            if name is not None:
+                lines_of[file] = set(data.lines(name) or ())
+            elif scope is None or scope(file, module_name(file, modules)):
+                lines_of[file] = set()
+            else:
+                lines_of[file] = None
+        lines = lines_of[file]
+        if lines is None:
+            function.executed = function.await_executed = None
+            continue
+        body = range(function.body_start, function.end_line + 1)
+        function.executed = any(n in lines for n in body)
+        function.await_executed = any(
+            n in lines for first, last in function.await_spans for n in range(first, last + 1)
+        )
+
+
+def _canonical(name: str) -> str:
+    return os.path.normcase(os.path.realpath(name))
+
+
+def pytest_cov_coverage(cov_plugin: object) -> Coverage | None:
+    """The combined ``Coverage`` of pytest-cov's plugin (``_cov``), once it finished.
+
+    On a pytest-cov controller, ``cov_controller.cov`` is the combining instance
+    after ``finish()``; reading it is the documented way its ``cov`` fixture works.
+    """
+    controller = getattr(cov_plugin, "cov_controller", None)
+    cov = getattr(controller, "cov", None)
+    return cov if cov is not None and hasattr(cov, "get_data") else None
