@@ -1,0 +1,124 @@
+"""The detectors together: start and stop them, and close each test phase.
+
+The plugin calls :meth:`Engine.begin` when a test phase starts and
+:meth:`Engine.end` when it ends; ``end`` turns what the detectors recorded into
+:class:`Violation` objects. No pytest import here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pytest_asyncguard.frames import Locator
+from pytest_asyncguard.guard import Guard, Recorder
+from pytest_asyncguard.hygiene import Hygiene
+from pytest_asyncguard.policy import Policy, TestPolicy
+from pytest_asyncguard.results import Violation
+from pytest_asyncguard.settings import Settings
+from pytest_asyncguard.watchdog import Watchdog
+
+#: a stall is the blocking calls it contains when they account for this share of it.
+EXPLAINED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class PhaseContext:
+    nodeid: str
+    phase: str
+
+
+class Engine:
+    def __init__(self, settings: Settings, rootdir: str) -> None:
+        self.settings = settings
+        self.recorder = Recorder()
+        self.guard = Guard(self.recorder)
+        self.watchdog = Watchdog(self.recorder)
+        self.hygiene = Hygiene(self.recorder)
+        self.hygiene.track_tasks = bool(
+            {"task-exception", "leaked-task"} & settings.checks
+        )
+        self.hygiene.track_coroutines = "never-awaited" in settings.checks
+        self.locator = Locator(rootdir)
+        self.policy: Policy | None = None
+
+    def start(self) -> None:
+        checks = self.settings.checks
+        try:
+            if "blocking-call" in checks:
+                self.guard.install()
+            if "loop-stall" in checks:
+                self.watchdog.install()
+            self.hygiene.install()
+        except BaseException:
+            self.stop()
+            raise
+        s = self.settings
+        self.policy = Policy(
+            self.locator,
+            self.guard.rules,
+            allow=s.allow,
+            allow_in=s.allow_in,
+            scope=s.scope,
+            checks=s.checks,
+            builtin_allow=s.builtin_allow,
+        )
+
+    def stop(self) -> None:
+        self.recorder.context = None
+        self.hygiene.uninstall()
+        self.watchdog.uninstall()
+        self.guard.uninstall()
+
+    def begin(self, nodeid: str, phase: str, test: TestPolicy) -> None:
+        self.watchdog.threshold = test.stall_threshold or self.settings.stall_threshold
+        self.recorder.context = PhaseContext(nodeid, phase)
+
+    def end(self, phase: str, test: TestPolicy, *, last: bool = False) -> list[Violation]:
+        """Close a phase: the violations it produced, in the order they happened."""
+        if last:
+            self.hygiene.end_test()
+        else:
+            self.hygiene.check_done()
+        self.recorder.context = None
+        hits = self.recorder.drain()
+        stalls = self.watchdog.drain()
+        findings = self.hygiene.drain()
+        policy = self.policy
+        if policy is None:
+            return []
+        out: list[Violation] = []
+        by_hit: dict[int, Violation] = {}
+        for hit in hits:
+            v = policy.blocking(hit, phase, test)
+            if v is not None:
+                by_hit[id(hit)] = v
+                out.append(v)
+        for stall in stalls:
+            explained = [by_hit[id(h)] for h in stall.hits if id(h) in by_hit]
+            blocked = sum(v.duration or 0.0 for v in explained)
+            if explained and blocked >= EXPLAINED_SHARE * stall.duration:
+                continue  # one problem: the blocking call(s), each with its duration
+            v = policy.stall(stall, phase, test)
+            if v is not None:
+                out.append(v)
+        for finding in findings:
+            v = policy.finding(finding, phase)
+            if v is not None:
+                out.append(v)
+        return _merge(out)
+
+    @property
+    def used_patterns(self) -> set[str]:
+        return set(self.policy.used) if self.policy else set()
+
+
+def _merge(violations: list[Violation]) -> list[Violation]:
+    """One entry per call site (line of code), with a count."""
+    merged: dict[tuple[str, str, str, bool], Violation] = {}
+    for v in violations:
+        known = merged.get(v.key())
+        if known is None:
+            merged[v.key()] = v
+        else:
+            known.absorb(v)
+    return list(merged.values())

@@ -1,0 +1,183 @@
+"""Patch the blocking functions and record, never raise, when one runs on a loop.
+
+Raising at the call site (blockbuster's way) changes what the code under test
+does: an ``except Exception`` swallows the error, a callback that dies leaves
+its caller waiting forever, a thread pool stays stuck at exit. asyncguard's
+wrappers only *record* a :class:`Hit` and then make the real call; the plugin
+turns the hits of a test phase into violations when the phase ends.
+
+The wrapper's fast path is one C call (``asyncio._get_running_loop``): code
+running outside an event loop, sync tests and worker threads included, pays
+nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from asyncio import events
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_asyncguard.frames import Frame, capture
+from pytest_asyncguard.rules import Rule, catalogue
+
+try:  # pragma: no cover - forbiddenfruit is a blockbuster dependency on CPython
+    import forbiddenfruit
+except ImportError:  # pragma: no cover
+    forbiddenfruit = None
+
+_get_running_loop = events._get_running_loop
+_perf = time.perf_counter
+
+#: a lock or wait shorter than this did not really wait (an uncontended lock
+#: that raced, a worker thread that was already finishing).
+INSTANT_WAIT = 0.005
+
+
+@dataclass
+class Hit:
+    """One blocking call seen on a running loop, before any policy applies."""
+
+    rule: str
+    stack: list[Frame]
+    thread: int
+    #: the test phase it happened in; set by the recorder.
+    context: object
+    #: seconds it waited, for the ``is_wait`` rules.
+    duration: float | None = None
+
+
+class _Local(threading.local):
+    busy = False
+
+
+class Recorder:
+    """Collects hits for the current test phase. Thread safe through the GIL."""
+
+    def __init__(self) -> None:
+        self.context: object | None = None
+        self.hits: list[Hit] = []
+        self.enabled = True
+        self._local = _Local()
+
+    def drain(self) -> list[Hit]:
+        hits, self.hits = self.hits, []
+        return hits
+
+
+class Guard:
+    """Installs the wrappers for every rule and removes them again."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.rules: list[Rule] = []
+        self._originals: list[tuple[Any, str, Any]] = []
+
+    @property
+    def installed(self) -> bool:
+        return bool(self._originals)
+
+    def install(self) -> None:
+        if self._originals:
+            return
+        self.rules = catalogue()
+        try:
+            for rule in self.rules:
+                original = getattr(rule.owner, rule.attr, None)
+                if original is None:
+                    continue
+                try:
+                    _set(rule.owner, rule.attr, self._wrap(rule, original))
+                except (TypeError, KeyError, AttributeError):
+                    continue  # this interpreter's type cannot be patched: skip the rule
+                self._originals.append((rule.owner, rule.attr, original))
+        except BaseException:
+            self.uninstall()
+            raise
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def uninstall(self) -> None:
+        while self._originals:
+            owner, attr, original = self._originals.pop()
+            _set(owner, attr, original)
+
+    def _forked(self) -> None:
+        # A child process forked during a test is not the test: record nothing.
+        self.recorder.enabled = False
+
+    def _wrap(self, rule: Rule, original: Callable[..., Any]) -> Callable[..., Any]:
+        recorder = self.recorder
+        local = recorder._local
+        hits = recorder  # late-bound: drain() swaps the list
+        harmless = rule.harmless
+        name = rule.name
+
+        def record(duration: float | None) -> Hit | None:
+            ctx = recorder.context
+            if ctx is None or not recorder.enabled:
+                return None
+            hit = Hit(name, capture(sys._getframe(2)), threading.get_ident(), ctx, duration)
+            hits.hits.append(hit)
+            return hit
+
+        if rule.is_wait:
+
+            def waiter(lock: Any, *args: Any, **kwargs: Any) -> Any:
+                if _get_running_loop() is None or local.busy:
+                    return original(lock, *args, **kwargs)
+                blocking = args[0] if args else kwargs.get("blocking", True)
+                timeout = args[1] if len(args) > 1 else kwargs.get("timeout", -1)
+                if not blocking or timeout == 0 or lock.acquire(False):
+                    if not blocking or timeout == 0:
+                        return original(lock, *args, **kwargs)
+                    return True  # acquired at once; __enter__ returns True too
+                start = _perf()
+                result = original(lock, *args, **kwargs)
+                waited = _perf() - start
+                if waited >= INSTANT_WAIT:
+                    local.busy = True
+                    try:
+                        record(waited)
+                    finally:
+                        local.busy = False
+                return result
+
+            return waiter
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if _get_running_loop() is None or local.busy:
+                return original(*args, **kwargs)
+            local.busy = True
+            hit = None
+            try:
+                if not harmless(*args, **kwargs):
+                    hit = record(None)
+            except Exception:  # noqa: S110 - a rule's own bug must not break the call
+                pass
+            if hit is None:
+                local.busy = False
+                return original(*args, **kwargs)
+            # Still busy while the real call runs: what it calls inside (a read
+            # under json.load, a select under communicate) is the same call.
+            start = _perf()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                hit.duration = _perf() - start
+                local.busy = False
+
+        return wrapper
+
+
+def _set(owner: Any, attr: str, value: Any) -> None:
+    try:
+        setattr(owner, attr, value)
+    except TypeError:
+        if forbiddenfruit is None:  # pragma: no cover
+            return
+        forbiddenfruit.curse(owner, attr, value)

@@ -1,0 +1,183 @@
+"""Loop hygiene: coroutines never awaited, task exceptions nobody retrieved, leaked tasks.
+
+* Tasks are tracked from ``BaseEventLoop.create_task`` (what ``asyncio.create_task``,
+  ``ensure_future``, ``TaskGroup`` and anyio all go through). When a phase ends,
+  a tracked task that finished with an exception nobody retrieved is reported
+  and marked retrieved, so asyncio does not log it again at garbage collection.
+  When a test ends, its tasks still pending, or cancelled by
+  ``asyncio.Runner``/``asyncio.run`` shutting the loop down, were leaked.
+  Tasks created while a wider-scoped fixture is being set up belong to that
+  fixture, not to the test.
+* Coroutines never awaited are seen where CPython reports them
+  (``warnings._warn_unawaited_coroutine``, called when the coroutine is
+  finalised), with the creation stack from coroutine origin tracking.
+No pytest import here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import warnings
+from asyncio import base_events
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_asyncguard.frames import Frame, capture
+from pytest_asyncguard.guard import Recorder
+
+ORIGIN_DEPTH = 16
+# Coroutines that are the test runner's own long-lived tasks.
+_RUNNER_TASKS = frozenset({"TestRunner._run_tests_and_fixtures"})
+
+
+@dataclass
+class Finding:
+    kind: str  # never-awaited | task-exception | leaked-task
+    name: str
+    stack: list[Frame]
+    context: object
+    detail: str = ""
+
+
+@dataclass
+class _Tracked:
+    task: asyncio.Task[Any]
+    stack: list[Frame]
+    context: object
+
+
+def _coro_name(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    return str(getattr(coro, "__qualname__", None) or task.get_name())
+
+
+class Hygiene:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.findings: list[Finding] = []
+        #: > 0 while a fixture wider than function scope is being set up.
+        self.wide_fixture_depth = 0
+        self.track_tasks = True
+        self.track_coroutines = True
+        self._tracked: list[_Tracked] = []
+        self._patches: list[tuple[Any, str, Any]] = []
+        self._old_depth = 0
+
+    # -- installation -------------------------------------------------------
+    def install(self) -> None:
+        if self._patches:
+            return
+        if self.track_tasks:
+            self._patch(base_events.BaseEventLoop, "create_task", self._wrap_create_task)
+            for module in _runner_modules():
+                self._patch(module, "_cancel_all_tasks", self._wrap_cancel_all)
+        if self.track_coroutines and hasattr(warnings, "_warn_unawaited_coroutine"):
+            self._patch(warnings, "_warn_unawaited_coroutine", self._wrap_unawaited)
+            self._old_depth = sys.get_coroutine_origin_tracking_depth()
+            sys.set_coroutine_origin_tracking_depth(max(self._old_depth, ORIGIN_DEPTH))
+
+    def uninstall(self) -> None:
+        if any(obj is warnings for obj, _, _ in self._patches):
+            sys.set_coroutine_origin_tracking_depth(self._old_depth)
+        while self._patches:
+            owner, attr, original = self._patches.pop()
+            setattr(owner, attr, original)
+        self._tracked.clear()
+
+    def _patch(self, owner: Any, attr: str, make: Callable[[Any], Any]) -> None:
+        original = getattr(owner, attr)
+        setattr(owner, attr, make(original))
+        self._patches.append((owner, attr, original))
+
+    def _wrap_create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
+            task = original(loop, coro, *args, **kwargs)
+            ctx = self.recorder.context
+            if ctx is not None and self.wide_fixture_depth == 0 and self.recorder.enabled:
+                code = getattr(coro, "cr_code", None)
+                if getattr(code, "co_qualname", None) not in _RUNNER_TASKS:
+                    self._tracked.append(_Tracked(task, capture(sys._getframe(1), 16), ctx))
+            return task
+
+        return create_task
+
+    def _wrap_cancel_all(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def cancel_all(loop: Any) -> Any:
+            pending = {id(t) for t in asyncio.all_tasks(loop)}
+            for tracked in list(self._tracked):
+                if id(tracked.task) in pending:
+                    self._leaked(tracked, "cancelled when the event loop shut down")
+            return original(loop)
+
+        return cancel_all
+
+    def _wrap_unawaited(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def warn_unawaited(coro: Any) -> Any:
+            ctx = self.recorder.context
+            if ctx is None or not self.recorder.enabled:
+                return original(coro)
+            origin = getattr(coro, "cr_origin", None) or ()
+            stack = [Frame(f, line, func, "") for f, line, func in origin]
+            code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+            if not stack and code is not None:
+                stack = [Frame(code.co_filename, code.co_firstlineno, code.co_name, "")]
+            name = getattr(coro, "__qualname__", None) or repr(coro)
+            self.findings.append(Finding("never-awaited", name, stack, ctx))
+            return None
+
+        return warn_unawaited
+
+    # -- checks -------------------------------------------------------------
+    def _leaked(self, tracked: _Tracked, detail: str) -> None:
+        self._tracked.remove(tracked)
+        self.findings.append(
+            Finding("leaked-task", _coro_name(tracked.task), tracked.stack, tracked.context, detail)
+        )
+
+    def check_done(self) -> None:
+        """Report finished tasks whose exception nobody retrieved; forget finished tasks."""
+        still = []
+        for tracked in self._tracked:
+            task = tracked.task
+            if not task.done():
+                still.append(tracked)
+                continue
+            if task.cancelled() or not getattr(task, "_log_traceback", False):
+                continue
+            exc = task.exception()  # also marks it retrieved: asyncio stays quiet
+            self.findings.append(
+                Finding(
+                    "task-exception",
+                    _coro_name(task),
+                    tracked.stack,
+                    tracked.context,
+                    f"{type(exc).__name__}: {exc}",
+                )
+            )
+        self._tracked = still
+
+    def end_test(self) -> None:
+        """The test is over: tasks it created that are still pending were leaked."""
+        self.check_done()
+        for tracked in list(self._tracked):
+            self._leaked(tracked, "still pending when the test ended")
+
+    def drain(self) -> list[Finding]:
+        findings, self.findings = self.findings, []
+        return findings
+
+
+def _runner_modules() -> list[Any]:
+    modules: list[Any] = []
+    runners = sys.modules.get("asyncio.runners")
+    if runners is not None and hasattr(runners, "_cancel_all_tasks"):
+        modules.append(runners)
+    try:  # anyio's own Runner, used on Python < 3.11
+        from anyio._backends import _asyncio as anyio_asyncio
+    except ImportError:
+        return modules
+    if hasattr(anyio_asyncio, "_cancel_all_tasks"):
+        modules.append(anyio_asyncio)
+    return modules

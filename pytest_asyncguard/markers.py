@@ -1,0 +1,92 @@
+"""The three markers: registration, and one parser each that rejects bad arguments."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_asyncguard.policy import TestPolicy
+from pytest_asyncguard.settings import parse_seconds
+
+MARKERS = (
+    "allow_blocking(*patterns, reason=None): allow blocking calls whose names match the "
+    "fnmatch patterns in this test and its fixtures; with no pattern, allow every blocking "
+    "call and loop stall. The violations are still reported, as allowed.",
+    "stall_threshold(seconds): this test's loop-stall threshold, in seconds.",
+    "requirement(*ids): the requirements this test verifies, for asyncguard's "
+    "per-requirement summary.",
+)
+
+
+def register(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+
+
+def _where(item: pytest.Item, node: pytest.Node | None, mark: pytest.Mark) -> str:
+    return f"@pytest.mark.{mark.name} on {(node or item).nodeid or item.nodeid}"
+
+
+def test_policy(item: pytest.Item) -> TestPolicy:
+    """Parse the test's ``allow_blocking`` and ``stall_threshold`` markers."""
+    policy = TestPolicy()
+    for node, mark in item.iter_markers_with_node("allow_blocking"):
+        where = _where(item, node, mark)
+        unknown = set(mark.kwargs) - {"reason"}
+        if unknown:
+            raise pytest.UsageError(
+                f"asyncguard: {where} got unknown keyword(s) {', '.join(sorted(unknown))}; "
+                "valid: allow_blocking(*patterns, reason=None)"
+            )
+        bad = [p for p in mark.args if not isinstance(p, str) or not p]
+        if bad:
+            raise pytest.UsageError(
+                f"asyncguard: {where} takes name patterns as non-empty strings "
+                f"(like 'time.sleep' or 'sqlite3.*'), got {bad[0]!r}"
+            )
+        reason = mark.kwargs.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise pytest.UsageError(f"asyncguard: {where} reason= must be a string")
+        policy.reason = policy.reason or reason
+        if not mark.args:
+            policy.allow_all = policy.allow_all or f"{where} (all)"
+        for pattern in mark.args:
+            policy.patterns.append((pattern, f"{where}: {pattern!r}"))
+    mark = item.get_closest_marker("stall_threshold")
+    if mark is not None:
+        where = _where(item, None, mark)
+        if mark.kwargs.keys() - {"seconds"} or len(mark.args) + len(mark.kwargs) != 1:
+            raise pytest.UsageError(
+                f"asyncguard: {where} takes exactly one argument: stall_threshold(seconds)"
+            )
+        value = mark.args[0] if mark.args else mark.kwargs["seconds"]
+        policy.stall_threshold = parse_seconds(value, where)
+    return policy
+
+
+def requirements(item: pytest.Item) -> list[str]:
+    """The requirement ids of a test, closest marker first, without repeats."""
+    ids: list[str] = []
+    for mark in item.iter_markers("requirement"):
+        if mark.kwargs or not mark.args:
+            raise pytest.UsageError(
+                f"asyncguard: @pytest.mark.requirement on {item.nodeid} takes one or more "
+                "requirement ids as strings: requirement('7.1', '7.2')"
+            )
+        for req in mark.args:
+            if not isinstance(req, str) or not req.strip():
+                raise pytest.UsageError(
+                    f"asyncguard: @pytest.mark.requirement on {item.nodeid} got {req!r}; "
+                    "requirement ids are non-empty strings"
+                )
+            if req.strip() not in ids:
+                ids.append(req.strip())
+    return ids
+
+
+def known_patterns(item: pytest.Item) -> set[str]:
+    """Labels of every allow_blocking pattern that applies to this test."""
+    policy = test_policy(item)
+    labels = {label for _, label in policy.patterns}
+    if policy.allow_all:
+        labels.add(policy.allow_all)
+    return labels

@@ -1,0 +1,199 @@
+"""pytest hooks only: each reads settings and delegates to the plain modules.
+
+What happens when a test runs: every phase (setup, call, teardown) is wrapped;
+before it, the engine learns which test and phase is running; after it, the
+engine returns the phase's violations. They travel on the phase's TestReport
+(``report.asyncguard``, plain dicts, so xdist carries them), and in strict mode
+a phase with violations that are neither allowed nor baselined is failed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Generator
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import pytest
+
+from pytest_asyncguard import markers, settings
+from pytest_asyncguard.engine import Engine
+from pytest_asyncguard.failure import ViolationRepr
+from pytest_asyncguard.policy import TestPolicy
+from pytest_asyncguard.results import RunResults, Violation
+from pytest_asyncguard.settings import Settings
+from pytest_asyncguard.warnings import AsyncGuardWarning
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+POLICY_KEY = pytest.StashKey[TestPolicy]()
+REQUIREMENTS_KEY = pytest.StashKey[list[str]]()
+PHASES_KEY = pytest.StashKey[dict[str, list[Violation]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    settings.add_options(parser)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    markers.register(config)
+    resolved = settings.resolve(config)
+    config.stash[SETTINGS_KEY] = resolved
+    if not resolved.active:
+        return
+    guard = AsyncGuard(config, resolved)
+    config.pluginmanager.register(guard, "asyncguard-core")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    s = config.stash.get(SETTINGS_KEY, None)
+    if s is None or not s.active:
+        return "asyncguard: off"
+    checks = "all" if len(s.checks) == 5 else ", ".join(sorted(s.checks))
+    try:
+        bb = version("blockbuster")
+    except PackageNotFoundError:  # pragma: no cover
+        bb = "?"
+    return (
+        f"asyncguard: mode {s.mode}, stall threshold {s.stall_threshold:g} s, "
+        f"checks {checks}, blockbuster {bb}"
+    )
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
+
+
+class AsyncGuard:
+    """The per-session plugin object: owns the engine and the run's results."""
+
+    def __init__(self, config: pytest.Config, s: Settings) -> None:
+        self.config = config
+        self.settings = s
+        self.results = RunResults()
+        self.engine = Engine(s, str(config.rootpath))
+        self.is_baselined: Callable[[str, Violation], bool] = lambda _n, _v: False
+        self.internal_errors: list[str] = []
+        self.results.known_patterns |= {f"asyncguard_allow: {p}" for p in s.allow}
+        self.results.known_patterns |= {f"asyncguard_allow_in: {p}" for p in s.allow_in}
+
+    # -- session ------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not _is_xdist_controller(self.config):
+            self.engine.start()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.engine.stop()
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # Marker arguments are checked here, so a bad one stops the run before any test.
+        for item in items:
+            item.stash[POLICY_KEY] = markers.test_policy(item)
+            item.stash[REQUIREMENTS_KEY] = markers.requirements(item)
+            self.results.known_patterns |= markers.known_patterns(item)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, Any, Any]:
+        wide = fixturedef.scope != "function"
+        self.engine.hygiene.wide_fixture_depth += wide
+        try:
+            return (yield)
+        finally:
+            self.engine.hygiene.wide_fixture_depth -= wide
+
+    def pytest_enter_pdb(self) -> None:
+        self.engine.watchdog.debug_epoch += 1
+
+    def pytest_leave_pdb(self) -> None:
+        self.engine.watchdog.debug_epoch += 1
+
+    # -- phases -------------------------------------------------------------
+    def _phase(self, item: pytest.Item, phase: str) -> Generator[None, Any, Any]:
+        test = item.stash.get(POLICY_KEY, None) or TestPolicy()
+        self.engine.begin(item.nodeid, phase, test)
+        try:
+            return (yield)
+        finally:
+            try:
+                found = self.engine.end(phase, test, last=phase == "teardown")
+                for v in found:
+                    v.baselined = not v.allowed and self.is_baselined(item.nodeid, v)
+            except Exception as exc:  # never turn a green suite red by our own bug
+                self.internal_errors.append(f"{item.nodeid} ({phase}): {exc!r}")
+                found = []
+            item.stash.setdefault(PHASES_KEY, {})[phase] = found
+            if self.settings.mode == "warn":
+                for v in found:
+                    if not v.allowed and not v.baselined:
+                        warnings.warn(AsyncGuardWarning(v.message), stacklevel=1)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from self._phase(item, "setup"))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from self._phase(item, "call"))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from self._phase(item, "teardown"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        found = item.stash.get(PHASES_KEY, {}).get(call.when, [])
+        report.asyncguard = [v.to_dict() for v in found]  # type: ignore[attr-defined]
+        report.asyncguard_requirements = item.stash.get(REQUIREMENTS_KEY, [])  # type: ignore[attr-defined]
+        failing = [v for v in found if not v.allowed and not v.baselined]
+        if failing and self.settings.mode == "strict" and not report.skipped:
+            original = report.longrepr if report.failed else None
+            report.outcome = "failed"
+            report.longrepr = ViolationRepr(failing, original)  # type: ignore[assignment]
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Runs on the xdist controller too: this is where the run's results are built.
+        rec = self.results.record(report.nodeid)
+        rec.location = rec.location or f"{report.location[0]}:{(report.location[1] or 0) + 1}"
+        reqs = getattr(report, "asyncguard_requirements", None)
+        if reqs:
+            rec.requirements = list(reqs)
+        for data in getattr(report, "asyncguard", None) or []:
+            rec.add(Violation.from_dict(data))
+        if report.when == "call":
+            if report.outcome == "failed" or rec.outcome != "error":
+                rec.outcome = report.outcome
+        elif report.failed:
+            rec.outcome = "error"
+        elif report.skipped and report.when == "setup":
+            rec.outcome = "skipped"
+
+    # -- xdist: workers send what they saw to the controller -----------------
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.results.used_patterns |= self.engine.used_patterns
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput["asyncguard"] = {
+                "used_patterns": sorted(self.results.used_patterns),
+                "known_patterns": sorted(self.results.known_patterns),
+                "internal_errors": self.internal_errors,
+            }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get("asyncguard")
+        if data:
+            self.results.used_patterns |= set(data["used_patterns"])
+            self.results.known_patterns |= set(data["known_patterns"])
+            self.internal_errors.extend(data["internal_errors"])
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.internal_errors:
+            terminalreporter.write_sep("-", "asyncguard: internal errors (tests unaffected)")
+            for line in self.internal_errors:
+                terminalreporter.write_line(line)

@@ -1,0 +1,169 @@
+"""Loop-stall detection: how long each loop callback held its thread, and what held it.
+
+Every piece of Python code an asyncio loop runs (task steps, ``call_soon`` and
+``call_later`` callbacks, I/O callbacks) runs inside ``asyncio.Handle._run``.
+Wrapping that one method times every callback exactly, in any thread, for any
+loop built on ``asyncio.BaseEventLoop``; an idle loop (waiting in its selector)
+runs no handle and so is never a stall.
+
+One shared daemon thread looks at the handles in progress a few times per
+threshold and, once one has run past the threshold, snapshots that thread's
+stack with ``sys._current_frames()``: the code that held the loop, captured
+while it held it. The thread sleeps on an event, so the cost per callback is
+two clock reads and a dict update. No pytest import here.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from asyncio import events
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_asyncguard.frames import Frame, capture
+from pytest_asyncguard.guard import Hit, Recorder
+
+_perf = time.perf_counter
+_get_ident = threading.get_ident
+
+
+@dataclass
+class Stall:
+    """One loop callback that ran longer than the threshold."""
+
+    duration: float
+    threshold: float
+    stack: list[Frame]
+    context: object
+    #: blocking calls recorded while this callback ran.
+    hits: list[Hit] = field(default_factory=list)
+
+
+class _Slot:
+    __slots__ = ("epoch", "hits", "hits_start", "stack", "start")
+
+    def __init__(self, start: float, hits: list[Hit], epoch: int) -> None:
+        self.start = start
+        self.hits = hits
+        self.hits_start = len(hits)
+        self.stack: list[Frame] | None = None
+        self.epoch = epoch
+
+
+def _debug_tracer(tracer: Any) -> bool:
+    """A trace function that is a debugger (pdb, an IDE), not coverage measuring."""
+    if tracer is None:
+        return False
+    owner = getattr(tracer, "__self__", tracer)
+    return not type(owner).__module__.startswith("coverage")
+
+
+def _task_stack(handle: Any) -> list[Frame]:
+    """Where a task's coroutine stands now: the best guess when no snapshot was taken."""
+    task = getattr(getattr(handle, "_callback", None), "__self__", None)
+    get_coro = getattr(task, "get_coro", None)
+    coro = get_coro() if get_coro is not None else None
+    frame = getattr(coro, "cr_frame", None)
+    while coro is not None and frame is None:
+        coro = getattr(coro, "cr_await", None)
+        frame = getattr(coro, "cr_frame", None)
+    return capture(frame) if frame is not None else []
+
+
+class Watchdog:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.threshold = 0.1
+        self.stalls: list[Stall] = []
+        #: bumped whenever a debugger prompt opens; a callback spanning one is no stall.
+        self.debug_epoch = 0
+        self._running: dict[int, _Slot] = {}
+        self._original: Callable[[Any], Any] | None = None
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    # -- installation -------------------------------------------------------
+    def install(self) -> None:
+        if self._original is not None:
+            return
+        self._original = original = events.Handle._run
+        running = self._running
+        recorder = self.recorder
+        watchdog = self
+
+        def _run(handle: Any) -> Any:
+            if recorder.context is None:
+                return original(handle)
+            tid = _get_ident()
+            previous = running.get(tid)
+            slot = running[tid] = _Slot(_perf(), recorder.hits, watchdog.debug_epoch)
+            try:
+                return original(handle)
+            finally:
+                duration = _perf() - slot.start
+                if previous is None:
+                    del running[tid]
+                else:
+                    running[tid] = previous
+                if duration > watchdog.threshold:
+                    watchdog._stalled(handle, slot, duration, tid)
+
+        events.Handle._run = _run  # type: ignore[method-assign]
+        self._stop = False
+        self._thread = threading.Thread(
+            target=self._watch, name="asyncguard-watchdog", daemon=True
+        )
+        self._thread.start()
+
+    def uninstall(self) -> None:
+        if self._original is None:
+            return
+        events.Handle._run = self._original  # type: ignore[method-assign]
+        self._original = None
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(1.0)
+            self._thread = None
+        self._wake.clear()
+
+    def drain(self) -> list[Stall]:
+        stalls, self.stalls = self.stalls, []
+        return stalls
+
+    # -- the watching thread ------------------------------------------------
+    def _watch(self) -> None:
+        while not self._stop:
+            self._wake.wait(min(0.05, max(0.005, self.threshold / 4)))
+            if self._stop:
+                return
+            if not self._running:
+                continue
+            now = _perf()
+            late = [
+                (tid, slot)
+                for tid, slot in list(self._running.items())
+                if slot.stack is None and now - slot.start >= self.threshold
+            ]
+            if late:
+                frames = sys._current_frames()
+                for tid, slot in late:
+                    slot.stack = capture(frames.get(tid))
+                del frames
+
+    # -- called in the loop's thread after a long callback ------------------
+    def _stalled(self, handle: Any, slot: _Slot, duration: float, tid: int) -> None:
+        ctx = self.recorder.context
+        if ctx is None or not self.recorder.enabled:
+            return
+        if slot.epoch != self.debug_epoch or _debug_tracer(sys.gettrace()):
+            return  # a debugger prompt held the loop, not the code
+        stack = slot.stack or _task_stack(handle)
+        if any(f.filename.startswith("<frozen importlib") for f in stack):
+            return  # a first import; imports are not the code under test
+        hits = [h for h in slot.hits[slot.hits_start :] if h.thread == tid]
+        self.stalls.append(Stall(duration, self.threshold, stack, ctx, hits))
