@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_asyncguard.report import write_output
 from pytest_asyncguard.results import RunResults, Violation
 
 FORMAT = 1
@@ -213,7 +214,5 @@ def write(path: str | Path, results: RunResults, previous: Baseline | None = Non
     not run are kept (see :meth:`Baseline.updated`).
     """
     new = (previous or Baseline()).updated(results)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new.render(), encoding="utf-8")
+    write_output(path, new.render())
     return new

@@ -120,9 +120,7 @@ class RequirementRow:
         }
 
 
-def build_rows(
-    results: RunResults, declared: Mapping[str, str | None]
-) -> list[RequirementRow]:
+def build_rows(results: RunResults, declared: Mapping[str, str | None]) -> list[RequirementRow]:
     """One row per declared or used requirement id, sorted by :func:`natural_key`."""
     rows = {req_id: RequirementRow(req_id, title) for req_id, title in declared.items()}
     for record in results.tests.values():

@@ -1,0 +1,109 @@
+"""Terminal sections at the end of the run.
+
+Writes through any object with pytest's ``TerminalReporter`` methods
+``write_sep(sep, title, **markup)`` and ``write_line(line, **markup)`` (markup
+keywords such as ``red=True`` colour the text), so the sections can be unit
+tested with a small recorder.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pytest_asyncguard.report import ReportData
+from pytest_asyncguard.results import Violation
+
+STATUS_MARKUP = {"met": {"green": True}, "unmet": {"red": True}, "untested": {"yellow": True}}
+
+
+class TerminalWriter(Protocol):
+    def write_sep(self, sep: str, title: str | None = ..., **markup: bool) -> Any: ...
+
+    def write_line(self, line: str, **markup: bool) -> Any: ...
+
+
+def describe(violation: Violation) -> str:
+    """One line for a violation: kind, name, location, count, state and fix."""
+    name = violation.name + ("()" if violation.kind == "blocking-call" else "")
+    text = f"{violation.kind} {name} at {violation.where or '?'}"
+    if violation.phase != "call":
+        text += f" [{violation.phase}]"
+    if violation.duration is not None:
+        text += f" ({violation.duration:.3f}s)"
+    if violation.count > 1:
+        text += f" x{violation.count}"
+    if violation.allowed:
+        text += " [allowed" + (f" by {violation.allowed_by}" if violation.allowed_by else "") + "]"
+    elif violation.baselined:
+        text += " [baselined]"
+    if violation.fix:
+        text += f" -> {violation.fix}"
+    return text
+
+
+def write_violations(tw: TerminalWriter, data: ReportData) -> None:
+    records = [r for r in data.results.tests.values() if r.violations]
+    if not records:
+        return
+    tw.write_sep("=", "asyncguard violations")
+    for record in records:
+        tw.write_line(record.nodeid, bold=True)
+        for violation in record.violations:
+            failing = not violation.allowed and not violation.baselined
+            tw.write_line("  " + describe(violation), red=failing)
+
+
+def write_requirements(tw: TerminalWriter, data: ReportData) -> None:
+    if not data.rows:
+        return
+    tw.write_sep("=", "asyncguard requirements")
+    header = ("requirement", "tests", "passed", "failed", "skipped", "violations", "status")
+    table = [header] + [
+        (
+            row.id,
+            str(row.tests),
+            str(row.passed),
+            str(row.failed),
+            str(row.skipped),
+            str(row.violations) + (f"+{row.baselined}b" if row.baselined else ""),
+            row.status,
+        )
+        for row in data.rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+
+    def fmt(line: tuple[str, ...]) -> str:
+        first = line[0].ljust(widths[0])
+        return "  ".join(
+            [first, *(c.rjust(w) for c, w in zip(line[1:-1], widths[1:-1], strict=True))]
+        )
+
+    tw.write_line(fmt(header) + "  " + header[-1])
+    for row, line in zip(data.rows, table[1:], strict=True):
+        title = row.title or ""
+        if not row.declared:
+            title = (title + " (not declared)").strip()
+        status = line[-1].ljust(widths[-1])
+        tw.write_line(f"{fmt(line)}  {status}  {title}".rstrip(), **STATUS_MARKUP[row.status])
+    met = sum(1 for row in data.rows if row.status == "met")
+    tw.write_line(f"{met}/{len(data.rows)} requirements met")
+
+
+def write_housekeeping(tw: TerminalWriter, data: ReportData) -> None:
+    if data.fixed:
+        tw.write_sep("-", "asyncguard baseline: fixed, remove from baseline")
+        for e in data.fixed:
+            where = e.path + (f" in {e.function}()" if e.function else "")
+            tw.write_line(f"{e.kind} {e.name} at {where} ({e.test})", green=True)
+        tw.write_line("rerun with --asyncguard-update-baseline to drop them")
+    if data.unused_patterns:
+        tw.write_sep("-", "asyncguard: unused allowlist patterns")
+        for pattern in data.unused_patterns:
+            tw.write_line(pattern, yellow=True)
+
+
+def write_summary(tw: TerminalWriter, data: ReportData) -> None:
+    """All asyncguard sections, each only when it has something to say."""
+    write_violations(tw, data)
+    write_requirements(tw, data)
+    write_housekeeping(tw, data)

@@ -1,0 +1,229 @@
+"""The reporting half of the plugin: requirement table, report files, baseline, JUnit.
+
+``plugin.py`` registers one :class:`ReportPlugin` per run (on xdist workers too)::
+
+    reports = ReportPlugin(config, settings, results, async_functions=lambda: ...)
+    config.pluginmanager.register(reports, "asyncguard-reports")
+
+What happens when:
+
+- construction (``pytest_configure``): requirement declarations are parsed, the
+  report paths are checked and the baseline is loaded, so a bad setting stops
+  the run with ``pytest.UsageError`` before any test runs. Workers only parse
+  and load: the controller already checked the paths.
+- each test phase: the core asks :meth:`ReportPlugin.is_baselined`.
+- each teardown report (controller): JUnit properties, see :mod:`.report.junit`.
+- ``pytest_sessionfinish`` (controller, after the core's): report files are
+  written and the baseline updated; a write failure is reported in the summary,
+  not raised.
+- ``pytest_terminal_summary``: the asyncguard sections.
+
+With ``--asyncguard-mode=off`` asyncguard watches nothing, so it also reports
+nothing: no terminal sections, no JSON or Markdown file, no baseline read or
+written. Only the requirement declarations are still parsed, so that a broken
+ini fails the same way in every mode.
+
+``--asyncguard-update-baseline`` records the run: every violation counts as
+baselined while recording (the run shows what the code does, tests are not
+failed by what is being accepted), and the file is rewritten at the end.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_asyncguard import __version__
+from pytest_asyncguard.baseline import Baseline, BaselineError
+from pytest_asyncguard.baseline import write as write_baseline
+from pytest_asyncguard.report import ReportData, Reporter, ReportError, check_writable, write_report
+from pytest_asyncguard.report.json import JsonReporter
+from pytest_asyncguard.report.junit import family_allows_properties, junit_properties
+from pytest_asyncguard.report.markdown import MarkdownReporter
+from pytest_asyncguard.report.terminal import write_summary
+from pytest_asyncguard.requirements import build_rows, parse_declarations, undeclared
+from pytest_asyncguard.results import RunResults, Violation
+from pytest_asyncguard.settings import Settings
+from pytest_asyncguard.warnings import AsyncGuardWarning
+
+
+class ReportPlugin:
+    """Reads ``results`` at the end of the run and writes what CI reads."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        results: RunResults,
+        async_functions: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.results = results
+        self._async_functions = async_functions or (lambda: None)
+        self.is_worker = hasattr(config, "workerinput")
+        self.baseline = Baseline()
+        self.data: ReportData | None = None
+        self.messages: list[tuple[str, dict[str, bool]]] = []
+        self._junit: dict[tuple[str, object], tuple[dict[Any, Violation], list[str]]]
+        self._junit = {}
+        try:
+            self.declared = parse_declarations(settings.requirements)
+        except ValueError as exc:
+            raise pytest.UsageError(f"asyncguard: ini key asyncguard_requirements: {exc}") from exc
+        self.outputs: list[tuple[Reporter, Path]] = []
+        self.baseline_path: Path | None = None
+        if not settings.active:
+            return
+        for reporter, value, opt in (
+            (JsonReporter(), settings.json, "asyncguard_json"),
+            (MarkdownReporter(), settings.md, "asyncguard_md"),
+        ):
+            if value:
+                self.outputs.append((reporter, self._check(value, opt)))
+        if settings.update_baseline and not settings.baseline:
+            raise pytest.UsageError(
+                "asyncguard: --asyncguard-update-baseline needs a baseline file: "
+                "set --asyncguard-baseline=PATH or the ini key asyncguard_baseline"
+            )
+        if settings.baseline:
+            self.baseline_path = self._check(settings.baseline, "asyncguard_baseline")
+            try:
+                self.baseline = Baseline.load(
+                    self.baseline_path, missing_ok=settings.update_baseline
+                )
+            except BaselineError as exc:
+                where = self._where("asyncguard_baseline")
+                raise pytest.UsageError(f"asyncguard: {where}: {exc}") from None
+
+    # -- settings -------------------------------------------------------------
+
+    def _where(self, opt: str) -> str:
+        if self.config.getoption(opt, None) is not None:
+            return "--" + opt.replace("_", "-")
+        return f"ini key {opt}"
+
+    def _resolve(self, value: str, opt: str) -> Path:
+        """A path from the command line is relative to where pytest was started,
+        one from the ini file to the ini file's folder (the rootdir without one)."""
+        path = Path(value).expanduser()
+        if path.is_absolute():
+            return path
+        if self.config.getoption(opt, None) is not None:
+            return self.config.invocation_params.dir / path
+        base = self.config.inipath.parent if self.config.inipath else self.config.rootpath
+        return base / path
+
+    def _check(self, value: str, opt: str) -> Path:
+        path = self._resolve(value, opt)
+        if self.is_worker or (opt == "asyncguard_baseline" and not self.settings.update_baseline):
+            return path
+        try:
+            check_writable(path)
+        except ReportError as exc:
+            raise pytest.UsageError(f"asyncguard: {self._where(opt)}: {exc}") from None
+        return path
+
+    # -- called by the core ---------------------------------------------------
+
+    def is_baselined(self, nodeid: str, violation: Violation) -> bool:
+        """Whether the baseline accepts this violation of this test."""
+        if not self.settings.active:
+            return False
+        return self.settings.update_baseline or self.baseline.is_baselined(nodeid, violation)
+
+    # -- hooks ----------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Add JUnit properties to the teardown report, before junitxml reads them."""
+        if not self._junit_enabled():
+            return
+        key = (report.nodeid, getattr(report, "node", None))
+        found, requirements = self._junit.setdefault(key, ({}, []))
+        for item in getattr(report, "asyncguard", None) or ():
+            violation = item if isinstance(item, Violation) else Violation.from_dict(item)
+            found[violation.key()] = violation
+        for req in getattr(report, "asyncguard_requirements", None) or ():
+            if req not in requirements:
+                requirements.append(req)
+        if report.when == "teardown":
+            del self._junit[key]
+            report.user_properties.extend(junit_properties(list(found.values()), requirements))
+
+    def _junit_enabled(self) -> bool:
+        if self.is_worker or not self.settings.active:
+            return False
+        if not getattr(self.config.option, "xmlpath", None):
+            return False
+        return family_allows_properties(str(self.config.getini("junit_family")))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker or not self.settings.active:
+            return
+        data = self.data = self.build()
+        missing = undeclared(data.rows) if self.declared else []
+        if missing:
+            self._warn(
+                session,
+                "asyncguard: tests name requirements not declared in asyncguard_requirements: "
+                + ", ".join(missing),
+            )
+        for reporter, path in self.outputs:
+            try:
+                write_report(reporter, data, path)
+            except ReportError as exc:
+                self._note(f"asyncguard: {reporter.label} report not written: {exc}", red=True)
+            else:
+                self._note(f"asyncguard: {reporter.label} report written to {path}")
+        if self.settings.update_baseline and self.baseline_path is not None:
+            try:
+                new = write_baseline(self.baseline_path, self.results, self.baseline)
+            except ReportError as exc:
+                self._note(f"asyncguard: baseline not written: {exc}", red=True)
+            else:
+                gone = len(set(self.baseline.entries) - set(new.entries))
+                self._note(
+                    f"asyncguard: baseline written to {self.baseline_path} "
+                    f"({len(new)} entries, {gone} removed)"
+                )
+
+    def build(self) -> ReportData:
+        """Gather what the reporters show (also usable by the core or tests)."""
+        fixed = [] if self.settings.update_baseline else self.baseline.fixed(self.results)
+        return ReportData(
+            results=self.results,
+            rows=build_rows(self.results, self.declared),
+            settings=self.settings.to_dict(),
+            version=__version__,
+            async_functions=self._async_functions(),
+            fixed=fixed,
+            unused_patterns=self.results.unused_patterns,
+        )
+
+    def _note(self, line: str, **markup: bool) -> None:
+        self.messages.append((line, markup))
+
+    def _warn(self, session: pytest.Session, message: str) -> None:
+        """Warn; when the user's filters turn warnings into errors, fail the run instead
+        of crashing in a hook."""
+        try:
+            warnings.warn(AsyncGuardWarning(message), stacklevel=1)
+        except AsyncGuardWarning:
+            self._note(message, red=True)
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.is_worker or not self.settings.active:
+            return
+        if self.data is None:  # sessionfinish did not run (should not happen)
+            self.data = self.build()
+        write_summary(terminalreporter, self.data)
+        for line, markup in self.messages:
+            terminalreporter.write_line(line, **markup)
