@@ -53,6 +53,9 @@ class AsyncFunction:
     #: absolute file, first body line, last line, and the line spans of the
     #: statements that await: what the coverage join needs. Not in the JSON.
     file: Path | None = field(default=None, repr=False, compare=False)
+    #: first line of the code object (the first decorator's): its entry arc is
+    #: ``(-code_line, ...)`` in branch data.
+    code_line: int = field(default=0, repr=False, compare=False)
     body_start: int = field(default=0, repr=False, compare=False)
     end_line: int = field(default=0, repr=False, compare=False)
     await_spans: tuple[tuple[int, int], ...] = field(default=(), repr=False, compare=False)
@@ -309,6 +312,7 @@ class _Scanner:
             has_await=bool(spans),
             allowed=allowed,
             file=self.file,
+            code_line=min([d.lineno for d in node.decorator_list] + [node.lineno]),
             body_start=node.body[0].lineno,
             end_line=node.end_lineno or node.lineno,
             await_spans=tuple(spans),

@@ -168,26 +168,36 @@ def join(analysis: Analysis, data: CoverageData, scope: Scope | None = None) -> 
     """Fill ``executed`` and ``await_executed`` of every function from ``data``.
 
     A function whose file the data never saw is unexecuted when ``scope`` says the
-    file was measured, and unknown (None) otherwise.
+    file was measured, and unknown (None) otherwise. A body on the ``def`` line
+    cannot be told from the definition running at import, so it stays unknown
+    unless the data has arcs (branch coverage), whose entry arc tells.
     """
     measured = {_canonical(name): name for name in data.measured_files()}
+    arcs = data.has_arcs()
     modules: dict[Path, str] = {}
-    lines_of: dict[Path, set[int] | None] = {}
+    seen: dict[Path, tuple[set[int], set[int]] | None] = {}
     for function in analysis.functions:
         file = function.file
         if file is None:
             continue
-        if file not in lines_of:
+        if file not in seen:
             name = measured.get(_canonical(str(file)))
             if name is not None:
-                lines_of[file] = set(data.lines(name) or ())
+                entries = {-a for a, _ in data.arcs(name) or () if a < 0} if arcs else set()
+                seen[file] = set(data.lines(name) or ()), entries
             elif scope is None or scope(file, module_name(file, modules)):
-                lines_of[file] = set()
+                seen[file] = set(), set()
             else:
-                lines_of[file] = None
-        lines = lines_of[file]
-        if lines is None:
+                seen[file] = None
+        found = seen[file]
+        if found is None:
             function.executed = function.await_executed = None
+            continue
+        lines, entries = found
+        if function.body_start == function.line:  # a one-liner
+            ran = function.code_line in entries if arcs else None
+            function.executed = ran
+            function.await_executed = ran and function.has_await if ran is not None else None
             continue
         body = range(function.body_start, function.end_line + 1)
         function.executed = any(n in lines for n in body)
