@@ -136,7 +136,9 @@ class Locator:
 
     def short_stack(self, stack: list[Frame], limit: int = 6) -> list[str]:
         """User frames, outermost first, each with its source line."""
-        user = [f for f in stack if self.is_user(f)] or stack[:1]
+        user = [f for f in stack if self.is_user(f)]
+        local = [f for f in user if f.filename.startswith(self.rootdir)]
+        user = local or user or stack[:1]
         lines = []
         for f in reversed(user[:limit]):
             source = linecache.getline(f.filename, f.lineno).strip()

@@ -95,13 +95,8 @@ class Policy:
                     f.function.rpartition(".")[2] in funcs
                 ):
                     return True
-        if self.builtin_allow:
-            for f in hit.stack:
-                for prefix, funcs in BUILTIN_ALLOW:
-                    if _matches_module(f.module, prefix) and (
-                        not funcs or f.function.rpartition(".")[2] in funcs
-                    ):
-                        return True
+        if self._builtin(hit.stack):
+            return True
         # The nearest caller outside the stdlib is pytest, a plugin or coverage
         # doing its own work (capture, logging handler, tmp_path, runner).
         for f in hit.stack:
@@ -112,6 +107,18 @@ class Policy:
             if not is_stdlib(f.filename):
                 return is_infra(f)
         return True  # only stdlib frames: the interpreter's own machinery
+
+    def _builtin(self, stack: list[Frame]) -> bool:
+        """A frame of the stack is in the built-in allowlist."""
+        if not self.builtin_allow:
+            return False
+        for f in stack:
+            for prefix, funcs in BUILTIN_ALLOW:
+                if _matches_module(f.module, prefix) and (
+                    not funcs or f.function.rpartition(".")[2] in funcs
+                ):
+                    return True
+        return False
 
     def _in_scope(self, stack: list[Frame]) -> bool:
         if not self.scope:
@@ -175,7 +182,7 @@ class Policy:
 
     # -- stalls ---------------------------------------------------------------
     def stall(self, stall: Stall, phase: str, test: TestPolicy) -> Violation | None:
-        if "loop-stall" not in self.checks:
+        if "loop-stall" not in self.checks or self._builtin(stall.stack):
             return None
         loc = self.locator
         user = loc.user_frame(stall.stack) if stall.stack else None

@@ -77,6 +77,24 @@ def _popen_wait_harmless(proc: Any, timeout: Any = None, *_a: Any, **_k: Any) ->
     return proc.returncode is not None or timeout == 0
 
 
+def _or_devnull(harmless: Callable[..., bool]) -> Callable[..., bool]:
+    """Reads and writes of the null device (pytest's default log file) cannot block."""
+
+    def check(file: Any, *args: Any, **kwargs: Any) -> bool:
+        return getattr(file, "name", None) == os.devnull or harmless(file, *args, **kwargs)
+
+    return check
+
+
+def _std_fd_or(harmless: Callable[..., bool]) -> Callable[..., bool]:
+    """Writes to fd 1 and 2 are output like print(), which blockbuster lets through too."""
+
+    def check(fd: Any, *args: Any, **kwargs: Any) -> bool:
+        return fd in (1, 2) or harmless(fd, *args, **kwargs)
+
+    return check
+
+
 def _from_blockbuster() -> list[Rule]:
     from blockbuster import BlockBuster
 
@@ -84,12 +102,17 @@ def _from_blockbuster() -> list[Rule]:
     for name, fn in BlockBuster().functions.items():
         if fn.original_func is None or name.startswith("threading.Lock"):
             continue  # locks get asyncguard's own "really waited" rules below
+        harmless = fn.can_block_predicate
+        if name == "os.write":
+            harmless = _std_fd_or(harmless)
+        elif name.startswith("io."):
+            harmless = _or_devnull(harmless)
         rules.append(
             Rule(
                 name=name,
                 owner=fn.module,
                 attr=fn.func_name,
-                harmless=fn.can_block_predicate,
+                harmless=harmless,
                 known_callers=[(f, frozenset(funcs)) for f, funcs in fn.can_block_functions],
             )
         )
