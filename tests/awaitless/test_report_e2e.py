@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,26 @@ def test_internal_failure_warns_and_keeps_the_run_green(shop: pytest.Pytester) -
         ["*AsyncGuardWarning: asyncguard: could not read coverage data: RuntimeError('boom')"]
     )
     assert set(runtime(result_of(shop)).values()) == {(None, None)}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring needs Python 3.12")
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["single", "xdist"])
+def test_sysmon_core(
+    shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
+) -> None:
+    monkeypatch.setenv("COVERAGE_CORE", "sysmon")
+    use_plugin(shop, sources=["shop"])
+    shop.makepyfile(
+        test_core="""
+        import pathlib
+        import coverage
+
+        def test_core():
+            info = dict(coverage.Coverage.current().sys_info())
+            pathlib.Path("core.txt").write_text(str(info["core"]))
+        """
+    )
+    result = shop.runpytest_subprocess(*ISOLATE, "-p", "no:benchmark", *xdist)
+    result.assert_outcomes(passed=3)
+    assert (shop.path / "core.txt").read_text() == "SysMonitor"
+    assert runtime(result_of(shop)) == EXPECTED_RUNTIME

@@ -1,0 +1,161 @@
+"""The coverage join against real coverage.py data (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import textwrap
+from pathlib import Path
+
+import coverage
+import pytest
+
+from pytest_asyncguard import coverage_join
+from pytest_asyncguard.awaitless import Analysis, analyse_paths
+
+MODULE = """
+    import asyncio
+
+    async def waits(flag):
+        if flag:
+            return 1
+        x = (
+            await asyncio.sleep(0)
+        )
+        return x
+
+    async def never_called():
+        await asyncio.sleep(0)
+
+    async def one_liner(): return 1
+
+    async def uncalled_one_liner(): return 1
+
+    async def no_await():
+        return 2
+"""
+
+
+def measured_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / f"{name}.py").write_text(textwrap.dedent(MODULE))
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def exercise(name: str) -> None:
+    module = importlib.import_module(name)
+    asyncio.run(module.waits(True))
+    asyncio.run(module.one_liner())
+    asyncio.run(module.no_await())
+
+
+def runtime(analysis: Analysis) -> dict[str, tuple[bool | None, bool | None]]:
+    return {f.qualname.split(".")[-1]: (f.executed, f.await_executed) for f in analysis.functions}
+
+
+def test_measurement_and_join(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if coverage.Coverage.current() is not None:
+        pytest.skip("the outer run is measured; Measurement would read that instead")
+    folder = measured_module(tmp_path, monkeypatch, "aj_lines")
+    measurement = coverage_join.Measurement([folder])
+    measurement.start()
+    try:
+        exercise("aj_lines")
+    finally:
+        measured = measurement.stop()
+    assert measured is not None
+    data, scope = measured
+    analysis = analyse_paths([folder])
+    coverage_join.join(analysis, data, scope)
+    assert runtime(analysis) == {
+        "waits": (True, False),  # returned before its await
+        "never_called": (False, False),
+        "one_liner": (None, None),  # line data cannot tell a call from the def
+        "uncalled_one_liner": (None, None),
+        "no_await": (True, False),
+    }
+
+
+def test_branch_data_tells_one_liners_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if coverage.Coverage.current() is not None:
+        pytest.skip("the outer run is measured")
+    monkeypatch.delenv("COVERAGE_CORE", raising=False)  # sysmon has no arcs before 3.14
+    folder = measured_module(tmp_path, monkeypatch, "aj_arcs")
+    cov = coverage.Coverage(data_file=None, source=[str(folder)], branch=True, config_file=False)
+    cov.start()
+    try:
+        exercise("aj_arcs")
+        module = importlib.import_module("aj_arcs")
+        asyncio.run(module.waits(False))
+    finally:
+        cov.stop()
+    analysis = analyse_paths([folder])
+    coverage_join.join(analysis, cov.get_data(), coverage_join.scope_of(cov))
+    found = runtime(analysis)
+    assert found["one_liner"] == (True, False)
+    assert found["uncalled_one_liner"] == (False, False)
+    assert found["waits"] == (True, True)
+
+
+def test_files_outside_the_measured_scope_stay_unknown(tmp_path: Path) -> None:
+    measured, other = tmp_path / "measured", tmp_path / "other"
+    for folder in (measured, other):
+        folder.mkdir()
+        (folder / "m.py").write_text("async def f():\n    return 1\n")
+    cov = coverage.Coverage(data_file=None, source=[str(measured)], config_file=False)
+    analysis = analyse_paths([measured, other], root=tmp_path)
+    coverage_join.join(analysis, coverage.CoverageData(no_disk=True), coverage_join.scope_of(cov))
+    assert {f.path: f.executed for f in analysis.functions} == {
+        "measured/m.py": False,
+        "other/m.py": None,
+    }
+
+
+def test_scope_by_package_name_and_omit(tmp_path: Path) -> None:
+    cov = coverage.Coverage(
+        data_file=None, source=["shop"], omit=["*/legacy.py"], config_file=False
+    )
+    scope = coverage_join.scope_of(cov)
+    assert scope(tmp_path / "shop" / "orders.py", "shop.orders")
+    assert not scope(tmp_path / "shop" / "legacy.py", "shop.legacy")
+    assert not scope(tmp_path / "shopping.py", "shopping")
+
+
+def test_worker_parts_combine(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    for lines in ([1, 2], [2, 5]):
+        part = coverage.CoverageData(no_disk=True)
+        part.add_lines({str(source): lines})
+        coverage_join.write_part(part, str(tmp_path))
+    assert len(list(tmp_path.glob(".coverage.*"))) == 2
+    combined = coverage_join.combine_folder(str(tmp_path))
+    assert sorted(combined.lines(str(source)) or []) == [1, 2, 5]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".coveragerc", "[run]\nsource = shop\n    lib\nsource_pkgs = extra\n"),
+        ("setup.cfg", "[coverage:run]\nsource = shop\n    lib\nsource_pkgs = extra\n"),
+        ("tox.ini", "[coverage:run]\nsource = shop\n    lib\nsource_pkgs = extra\n"),
+        (
+            "pyproject.toml",
+            '[tool.coverage.run]\nsource = ["shop", "lib"]\nsource_pkgs = ["extra"]\n',
+        ),
+    ],
+)
+def test_configured_sources(tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / name).write_text(text)
+    assert coverage_join.configured_sources(tmp_path) == ["shop", "lib", "extra"]
+
+
+def test_configured_sources_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COVERAGE_RCFILE", raising=False)
+    assert coverage_join.configured_sources(tmp_path) == []
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = x\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.coverage.report]\nshow_missing = true\n")
+    assert coverage_join.configured_sources(tmp_path) == []
