@@ -28,7 +28,8 @@ from typing import Any
 
 #: Reasons a function without await is accepted, in order of precedence.
 ALLOWED_REASONS = ("overload", "abstract", "protocol", "stub", "comment", "config")
-#: The comment that accepts one function, on its ``def`` or a decorator line.
+#: The comment that accepts one function: after code on its ``def`` line, a decorator
+#: line or a continuation line of its signature (not on a line of its own).
 MARKER = "asyncguard: allow-no-await"
 
 _MARKER_BYTES = MARKER.encode()
