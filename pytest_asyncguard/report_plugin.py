@@ -213,7 +213,9 @@ class ReportPlugin:
         """Warn; when the user's filters turn warnings into errors, fail the run instead
         of crashing in a hook."""
         try:
-            warnings.warn(AsyncGuardWarning(message), stacklevel=1)
+            # Point at the ini file, where the declarations live, not at this line.
+            where = self.config.inipath or self.config.rootpath
+            warnings.warn_explicit(AsyncGuardWarning(message), AsyncGuardWarning, str(where), 1)
         except AsyncGuardWarning:
             self._note(message, red=True)
             if session.exitstatus == pytest.ExitCode.OK:

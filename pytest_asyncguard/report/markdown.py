@@ -89,19 +89,11 @@ def _violations(data: ReportData) -> list[str]:
         header = ["Location", "Call", "Count", "Test", "Fix", "State"]
         rows = []
         for record, v in found[:MAX_ROWS]:
-            name = v.name + ("()" if kind == "blocking-call" else "")
+            call = code(v.name + ("()" if kind == "blocking-call" else ""))
             if v.duration is not None:
-                name += f" {v.duration:.3f}s"
-            rows.append(
-                [
-                    code(v.where),
-                    code(name),
-                    str(v.count),
-                    code(record.nodeid),
-                    cell(v.fix),
-                    _state(v),
-                ]
-            )
+                call += f" ({v.duration:.3f} s)"
+            test = code(record.nodeid)
+            rows.append([code(v.where), call, str(v.count), test, cell(v.fix), _state(v)])
         lines += _table(header, rows)
         if len(found) > MAX_ROWS:
             lines.append(f"\n…and {len(found) - MAX_ROWS} more (see the JSON report).")

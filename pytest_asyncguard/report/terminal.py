@@ -57,34 +57,25 @@ def write_requirements(tw: TerminalWriter, data: ReportData) -> None:
     if not data.rows:
         return
     tw.write_sep("=", "asyncguard requirements")
-    header = ("requirement", "tests", "passed", "failed", "skipped", "violations", "status")
+    header = ["requirement", "tests", "passed", "failed", "skipped", "violations", "baselined"]
+    header += ["status", "title"]
     table = [header] + [
-        (
+        [
             row.id,
-            str(row.tests),
-            str(row.passed),
-            str(row.failed),
-            str(row.skipped),
-            str(row.violations) + (f"+{row.baselined}b" if row.baselined else ""),
+            *map(str, (row.tests, row.passed, row.failed, row.skipped)),
+            *map(str, (row.violations, row.baselined)),
             row.status,
-        )
+            (row.title or "") + ("" if row.declared else " (not declared)"),
+        ]
         for row in data.rows
     ]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-
-    def fmt(line: tuple[str, ...]) -> str:
-        first = line[0].ljust(widths[0])
-        return "  ".join(
-            [first, *(c.rjust(w) for c, w in zip(line[1:-1], widths[1:-1], strict=True))]
-        )
-
-    tw.write_line(fmt(header) + "  " + header[-1])
-    for row, line in zip(data.rows, table[1:], strict=True):
-        title = row.title or ""
-        if not row.declared:
-            title = (title + " (not declared)").strip()
-        status = line[-1].ljust(widths[-1])
-        tw.write_line(f"{fmt(line)}  {status}  {title}".rstrip(), **STATUS_MARKUP[row.status])
+    for index, line in enumerate(table):
+        cells = [line[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(line[1:7], widths[1:7], strict=True)]
+        cells += [line[7].ljust(widths[7]), line[8].strip()]
+        markup = STATUS_MARKUP[data.rows[index - 1].status] if index else {}
+        tw.write_line("  ".join(cells).rstrip(), **markup)
     met = sum(1 for row in data.rows if row.status == "met")
     tw.write_line(f"{met}/{len(data.rows)} requirements met")
 
