@@ -134,8 +134,10 @@ class Policy:
                         f.function,
                         f.function.rpartition(".")[2],
                     )
-                else:
-                    ok = fnmatchcase(f.module, entry)
+                else:  # "pkg.*" covers pkg itself too
+                    ok = fnmatchcase(f.module, entry) or (
+                        entry.endswith(".*") and f.module == entry[:-2]
+                    )
                 if ok:
                     return f"asyncguard_allow_in: {entry}"
         return None

@@ -137,18 +137,26 @@ class Watchdog:
 
     # -- the watching thread ------------------------------------------------
     def _watch(self) -> None:
+        wait = 0.0
         while not self._stop:
-            self._wake.wait(min(0.05, max(0.005, self.threshold / 4)))
+            self._wake.wait(wait)
             if self._stop:
                 return
+            # Sleep a quarter threshold when nothing is due, else until the
+            # earliest running callback crosses the threshold.
+            wait = min(0.05, max(0.002, self.threshold / 4))
             if not self._running:
                 continue
             now = _perf()
-            late = [
-                (tid, slot)
-                for tid, slot in list(self._running.items())
-                if slot.stack is None and now - slot.start >= self.threshold
-            ]
+            late = []
+            for tid, slot in list(self._running.items()):
+                if slot.stack is not None:
+                    continue
+                due = slot.start + self.threshold
+                if due <= now:
+                    late.append((tid, slot))
+                else:
+                    wait = min(wait, due - now + 0.0005)
             if late:
                 frames = sys._current_frames()
                 for tid, slot in late:

@@ -1,0 +1,165 @@
+"""Never-awaited coroutines, task exceptions nobody retrieved, leaked tasks."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(test_it=source)
+    return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+def test_never_awaited_in_the_test_that_created_it(ag: pytest.Pytester) -> None:
+    result = run(
+        ag,
+        """
+        import asyncio, pytest
+
+        async def fetch():
+            return 1
+
+        def schedule():
+            fetch()
+
+        @pytest.mark.asyncio
+        async def test_forgot_await():
+            schedule()
+
+        @pytest.mark.asyncio
+        async def test_next_is_clean():
+            assert await fetch() == 1
+
+        def test_sync_test_too():
+            fetch()
+        """,
+    )
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_forgot_await _*",
+            "asyncguard: coroutine fetch() was never awaited, created at test_it.py:7 (await it*",
+            "*test_it.py:11 in test_forgot_await*",
+            "*_ test_sync_test_too _*",
+            "asyncguard: coroutine fetch() was never awaited, created at test_it.py:18 *",
+        ]
+    )
+
+
+def test_task_exception_nobody_retrieved(ag: pytest.Pytester) -> None:
+    result = run(
+        ag,
+        """
+        import asyncio, pytest
+
+        async def boom():
+            raise ValueError("lost")
+
+        @pytest.mark.asyncio
+        async def test_lost():
+            asyncio.create_task(boom())
+            await asyncio.sleep(0.01)
+
+        @pytest.mark.asyncio
+        async def test_retrieved():
+            task = asyncio.create_task(boom())
+            with pytest.raises(ValueError):
+                await task
+
+        @pytest.mark.asyncio
+        async def test_gather_return_exceptions():
+            results = await asyncio.gather(boom(), return_exceptions=True)
+            assert isinstance(results[0], ValueError)
+        """,
+    )
+    result.assert_outcomes(failed=1, passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "asyncguard: task boom() raised ValueError: lost and nobody retrieved it, "
+            "created at test_it.py:8 *"
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Task exception was never retrieved*")
+
+
+def test_leaked_task_but_not_fixture_owned_ones(ag: pytest.Pytester) -> None:
+    result = run(
+        ag,
+        """
+        import asyncio, pytest, pytest_asyncio
+
+        async def poll():
+            while True:
+                await asyncio.sleep(0.01)
+
+        @pytest_asyncio.fixture(scope="module", loop_scope="module")
+        async def background():
+            task = asyncio.create_task(poll())
+            yield task
+            task.cancel()
+
+        @pytest_asyncio.fixture
+        async def managed():
+            task = asyncio.create_task(poll())
+            yield
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        @pytest.mark.asyncio
+        async def test_leaks():
+            asyncio.create_task(poll())
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_uses_module_background(background):
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio
+        async def test_uses_managed(managed):
+            await asyncio.sleep(0)
+
+        def test_asyncio_run_leftover():
+            async def main():
+                asyncio.create_task(poll())
+            asyncio.run(main())
+        """,
+    )
+    result.assert_outcomes(passed=3, errors=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_leaks*",
+            "asyncguard: task poll() leaked: created at test_it.py:23, *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["asyncguard: task poll() leaked: created at test_it.py:36, cancelled when the event loop shut down*"]
+    )
+
+
+def test_checks_select_what_is_enforced(ag: pytest.Pytester) -> None:
+    ag.makeini(
+        """
+        [pytest]
+        asyncio_mode = strict
+        asyncio_default_fixture_loop_scope = function
+        asyncguard_checks = blocking-call
+        filterwarnings = ignore::RuntimeWarning
+        """
+    )
+    result = run(
+        ag,
+        """
+        import asyncio, pytest
+
+        async def fetch():
+            return 1
+
+        @pytest.mark.asyncio
+        async def test_not_enforced():
+            fetch()
+            asyncio.create_task(asyncio.sleep(5))
+            await asyncio.sleep(0)
+        """,
+    )
+    result.assert_outcomes(passed=1)

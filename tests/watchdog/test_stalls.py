@@ -1,0 +1,210 @@
+"""Loop stalls: measured durations, the culprit's stack, every context, and no false alarms."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import pytest
+
+from pytest_asyncguard.guard import Recorder
+from pytest_asyncguard.watchdog import Watchdog
+
+CRUNCH = """
+import time
+
+def crunch(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+"""
+
+
+def _busy(seconds: float) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        pass
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("seconds", [0.12, 0.3])
+def test_duration_is_the_measured_one(seconds: float) -> None:
+    recorder = Recorder()
+    recorder.context = "test"
+    dog = Watchdog(recorder)
+    dog.install()
+    held: list[float] = []
+    try:
+
+        async def main() -> None:
+            await asyncio.sleep(0)
+            held.append(_busy(seconds))
+            await asyncio.sleep(0.05)  # idle: not a stall
+
+        asyncio.run(main())
+    finally:
+        dog.uninstall()
+    stalls = dog.drain()
+    assert len(stalls) == 1, "one long stall is one violation"
+    assert abs(stalls[0].duration - held[0]) <= 0.01
+    assert any(f.function == "_busy" for f in stalls[0].stack), "stack captured while held"
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(crunchy=CRUNCH, test_it=source)
+    return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+def test_stall_contexts(ag: pytest.Pytester) -> None:
+    result = run(
+        ag,
+        """
+        import asyncio, threading, anyio, pytest, pytest_asyncio
+        from crunchy import crunch
+
+        @pytest_asyncio.fixture(scope="module", loop_scope="module")
+        async def warmed():
+            crunch(0.15)
+            yield 1
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_fixture(warmed):
+            pass
+
+        @pytest.mark.asyncio
+        async def test_task():
+            async def work():
+                crunch(0.15)
+            await asyncio.create_task(work())
+
+        @pytest.mark.anyio
+        async def test_anyio():
+            crunch(0.15)
+
+        def test_asyncio_run_in_sync_test():
+            async def main():
+                crunch(0.15)
+            asyncio.run(main())
+
+        def test_loop_in_thread():
+            async def main():
+                crunch(0.15)
+            t = threading.Thread(target=asyncio.run, args=(main(),))
+            t.start()
+            t.join()
+
+        @pytest.mark.asyncio
+        async def test_callback():
+            loop = asyncio.get_running_loop()
+            loop.call_soon(crunch, 0.15)
+            await asyncio.sleep(0.01)
+        """,
+    )
+    result.assert_outcomes(errors=1, failed=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_module_fixture*",
+            "asyncguard: loop stall of 0.1? s in crunch() at crunchy.py:5",
+            "*test_it.py:6 in warmed*",
+        ]
+    )
+    heads = [line for line in result.outlines if line.startswith("asyncguard: loop stall of")]
+    assert len(heads) == 6
+
+
+def test_idle_loop_and_raised_threshold_pass(ag: pytest.Pytester) -> None:
+    result = run(
+        ag,
+        """
+        import asyncio, pytest
+        from crunchy import crunch
+
+        @pytest.mark.asyncio
+        async def test_idle():
+            await asyncio.sleep(0.3)
+            await asyncio.wait_for(asyncio.get_running_loop().create_future(), 0.2) \\
+                if False else None
+
+        @pytest.mark.asyncio
+        @pytest.mark.stall_threshold(1.0)
+        async def test_marker_raises_threshold():
+            crunch(0.3)
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_ini_and_command_line_threshold(ag: pytest.Pytester) -> None:
+    source = """
+        import pytest
+        from crunchy import crunch
+
+        @pytest.mark.asyncio
+        async def test_a():
+            crunch(0.05)
+        """
+    run(ag, source).assert_outcomes(passed=1)
+    run(ag, source, "--asyncguard-stall-threshold=0.02").assert_outcomes(failed=1)
+
+
+def test_blocking_call_that_stalls_is_reported_once(ag: pytest.Pytester) -> None:
+    result = run(
+        ag,
+        """
+        import time, pytest
+
+        @pytest.mark.asyncio
+        async def test_a():
+            time.sleep(0.25)
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["asyncguard: blocking call to time.sleep() at test_it.py:5 *", "  phase: call, 0.2?? s"]
+    )
+    result.stdout.no_fnmatch_line("*loop stall*")
+
+
+def test_trace_function_is_not_a_stall(ag: pytest.Pytester) -> None:
+    """Under a tracing debugger everything is slow: a stall there is not the code's fault."""
+    result = run(
+        ag,
+        """
+        import sys, pytest
+        from crunchy import crunch
+
+        @pytest.fixture
+        def debugger():
+            sys.settrace(lambda *a: None)
+            yield
+            sys.settrace(None)
+
+        @pytest.mark.asyncio
+        async def test_traced(debugger):
+            crunch(0.2)
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_breakpoint_prompt_is_not_a_stall(ag: pytest.Pytester) -> None:
+    ag.makepyfile(
+        test_it="""
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_debugged():
+            x = 1
+            breakpoint()
+            assert x == 1
+        """
+    )
+    # the "user" takes 0.3 s at the prompt, then continues
+    result = ag.run(
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+        stdin=b"import time; time.sleep(0.3)\nc\n",
+        timeout=60,
+    )
+    assert "1 passed" in result.stdout.str(), result.stdout.str()
+    result.stdout.no_fnmatch_line("*asyncguard: loop stall*")
