@@ -58,8 +58,9 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def _requirements(data: ReportData) -> list[str]:
     header = ["Requirement", "Title", "Tests", "Passed", "Failed", "Skipped", "Violations"]
     rows = []
+    mark = any(row.declared for row in data.rows)  # not when nothing is declared
     for row in data.rows:
-        title = cell(row.title) + ("" if row.declared else " *(not declared)*")
+        title = cell(row.title) + (" *(not declared)*" if mark and not row.declared else "")
         violations = str(row.violations)
         if row.baselined:
             violations += f" (+{row.baselined} baselined)"

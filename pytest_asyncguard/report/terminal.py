@@ -57,6 +57,8 @@ def write_requirements(tw: TerminalWriter, data: ReportData) -> None:
     if not data.rows:
         return
     tw.write_sep("=", "asyncguard requirements")
+    # Without any declarations every row is undeclared; marking them all is noise.
+    mark = any(row.declared for row in data.rows)
     header = ["requirement", "tests", "passed", "failed", "skipped", "violations", "baselined"]
     header += ["status", "title"]
     table = [header] + [
@@ -65,7 +67,7 @@ def write_requirements(tw: TerminalWriter, data: ReportData) -> None:
             *map(str, (row.tests, row.passed, row.failed, row.skipped)),
             *map(str, (row.violations, row.baselined)),
             row.status,
-            (row.title or "") + ("" if row.declared else " (not declared)"),
+            (row.title or "") + (" (not declared)" if mark and not row.declared else ""),
         ]
         for row in data.rows
     ]
