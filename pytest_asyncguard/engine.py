@@ -34,9 +34,7 @@ class Engine:
         self.guard = Guard(self.recorder)
         self.watchdog = Watchdog(self.recorder)
         self.hygiene = Hygiene(self.recorder)
-        self.hygiene.track_tasks = bool(
-            {"task-exception", "leaked-task"} & settings.checks
-        )
+        self.hygiene.track_tasks = bool({"task-exception", "leaked-task"} & settings.checks)
         self.hygiene.track_coroutines = "never-awaited" in settings.checks
         self.locator = Locator(rootdir)
         self.policy: Policy | None = None

@@ -145,4 +145,3 @@ class Locator:
             text = f"{self.where(f)} in {f.function}"
             lines.append(f"{text}\n    {source}" if source else text)
         return lines
-

@@ -170,14 +170,19 @@ class Hygiene:
 
 
 def _runner_modules() -> list[Any]:
+    """Modules whose ``_cancel_all_tasks`` an ``asyncio.Runner`` calls at shutdown."""
+    import importlib
+
     modules: list[Any] = []
-    runners = sys.modules.get("asyncio.runners")
-    if runners is not None and hasattr(runners, "_cancel_all_tasks"):
-        modules.append(runners)
-    try:  # anyio's own Runner, used on Python < 3.11
-        from anyio._backends import _asyncio as anyio_asyncio
-    except ImportError:
-        return modules
-    if hasattr(anyio_asyncio, "_cancel_all_tasks"):
-        modules.append(anyio_asyncio)
+    for name in (
+        "asyncio.runners",
+        "backports.asyncio.runner.runner",  # pytest-asyncio's Runner on Python 3.10
+        "anyio._backends._asyncio",  # anyio's own Runner on Python 3.10
+    ):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "_cancel_all_tasks"):
+            modules.append(module)
     return modules

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pytest_asyncguard.policy import TestPolicy
@@ -22,7 +24,7 @@ def register(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
-def _where(item: pytest.Item, node: pytest.Node | None, mark: pytest.Mark) -> str:
+def _where(item: pytest.Item, node: Any, mark: pytest.Mark) -> str:
     return f"@pytest.mark.{mark.name} on {(node or item).nodeid or item.nodeid}"
 
 
@@ -51,14 +53,14 @@ def test_policy(item: pytest.Item) -> TestPolicy:
             policy.allow_all = policy.allow_all or f"{where} (all)"
         for pattern in mark.args:
             policy.patterns.append((pattern, f"{where}: {pattern!r}"))
-    mark = item.get_closest_marker("stall_threshold")
-    if mark is not None:
-        where = _where(item, None, mark)
-        if mark.kwargs.keys() - {"seconds"} or len(mark.args) + len(mark.kwargs) != 1:
+    closest = item.get_closest_marker("stall_threshold")
+    if closest is not None:
+        where = _where(item, None, closest)
+        if closest.kwargs.keys() - {"seconds"} or len(closest.args) + len(closest.kwargs) != 1:
             raise pytest.UsageError(
                 f"asyncguard: {where} takes exactly one argument: stall_threshold(seconds)"
             )
-        value = mark.args[0] if mark.args else mark.kwargs["seconds"]
+        value = closest.args[0] if closest.args else closest.kwargs["seconds"]
         policy.stall_threshold = parse_seconds(value, where)
     return policy
 

@@ -34,9 +34,19 @@ BUILTIN_ALLOW: tuple[tuple[str, frozenset[str]], ...] = (
     ("bdb", frozenset()),
     ("cmd", frozenset()),
     ("selectors", frozenset()),
-    ("asyncio.base_events", frozenset({"subprocess_exec", "subprocess_shell",
-                                       "shutdown_default_executor", "_do_shutdown",
-                                       "create_server", "sendfile"})),
+    (
+        "asyncio.base_events",
+        frozenset(
+            {
+                "subprocess_exec",
+                "subprocess_shell",
+                "shutdown_default_executor",
+                "_do_shutdown",
+                "create_server",
+                "sendfile",
+            }
+        ),
+    ),
     ("asyncio.base_subprocess", frozenset()),
     ("asyncio.unix_events", frozenset()),
 )
@@ -220,8 +230,9 @@ class Policy:
         if finding.kind == "never-awaited":
             head = f"coroutine {name}() was never awaited, created at {where}"
         elif finding.kind == "task-exception":
-            head = f"task {name}() raised {finding.detail} and nobody retrieved it, " \
-                   f"created at {where}"
+            head = (
+                f"task {name}() raised {finding.detail} and nobody retrieved it, created at {where}"
+            )
         else:
             head = f"task {name}() leaked: created at {where}, {finding.detail}"
         fix = _HYGIENE_FIX[finding.kind]

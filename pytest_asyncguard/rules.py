@@ -135,17 +135,12 @@ def _extra() -> list[Rule]:
         Rule("threading.RLock.acquire", rlock_type, "acquire", is_wait=True),
     ]
     if hasattr(select, "poll"):
-        rules.append(
-            Rule("select.poll.poll", type(select.poll()), "poll", harmless=_poll_harmless)
-        )
-    for fn in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
-               "getnameinfo"):
+        rules.append(Rule("select.poll.poll", type(select.poll()), "poll", harmless=_poll_harmless))
+    for fn in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo"):
         rules.append(Rule(f"socket.{fn}", socket, fn))
     for cls in (io.TextIOWrapper, io.BufferedReader, io.BufferedRandom, io.FileIO):
         for meth in ("readline", "readlines"):
-            rules.append(
-                Rule(f"io.{cls.__name__}.{meth}", cls, meth, harmless=_file_read_harmless)
-            )
+            rules.append(Rule(f"io.{cls.__name__}.{meth}", cls, meth, harmless=_file_read_harmless))
     rules.append(Rule("io.FileIO.read", io.FileIO, "read", harmless=_file_read_harmless))
     rules.append(Rule("io.FileIO.readall", io.FileIO, "readall", harmless=_file_read_harmless))
     return rules

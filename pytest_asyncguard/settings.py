@@ -87,9 +87,7 @@ class Settings:
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("asyncguard", "asyncguard: async hygiene")
-    group.addoption(
-        "--asyncguard-mode", choices=MODES, default=None, help=_HELP["mode"]
-    )
+    group.addoption("--asyncguard-mode", choices=MODES, default=None, help=_HELP["mode"])
     group.addoption(
         "--asyncguard-stall-threshold",
         default=None,
@@ -108,9 +106,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--asyncguard-json", default=None, metavar="PATH", help=_HELP["json"])
     group.addoption("--asyncguard-md", default=None, metavar="PATH", help=_HELP["md"])
-    group.addoption(
-        "--asyncguard-baseline", default=None, metavar="PATH", help=_HELP["baseline"]
-    )
+    group.addoption("--asyncguard-baseline", default=None, metavar="PATH", help=_HELP["baseline"])
     group.addoption(
         "--asyncguard-update-baseline",
         action="store_true",
@@ -119,8 +115,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     parser.addini("asyncguard_mode", _HELP["mode"], default=None)
     parser.addini("asyncguard_stall_threshold", _HELP["stall_threshold"], default=None)
-    for key in ("allow", "allow_in", "scope", "checks", "source", "allow_no_await",
-                "requirements"):
+    for key in ("allow", "allow_in", "scope", "checks", "source", "allow_no_await", "requirements"):
         parser.addini(f"asyncguard_{key}", _HELP[key], type="linelist", default=[])
     parser.addini("asyncguard_fail_under", _HELP["fail_under"], default=None)
     parser.addini("asyncguard_json", _HELP["json"], default=None)

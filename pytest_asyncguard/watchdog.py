@@ -112,17 +112,15 @@ class Watchdog:
                 if duration > watchdog.threshold:
                     watchdog._stalled(handle, slot, duration, tid)
 
-        events.Handle._run = _run  # type: ignore[method-assign]
+        events.Handle._run = _run  # type: ignore[method-assign,assignment]
         self._stop = False
-        self._thread = threading.Thread(
-            target=self._watch, name="asyncguard-watchdog", daemon=True
-        )
+        self._thread = threading.Thread(target=self._watch, name="asyncguard-watchdog", daemon=True)
         self._thread.start()
 
     def uninstall(self) -> None:
         if self._original is None:
             return
-        events.Handle._run = self._original  # type: ignore[method-assign]
+        events.Handle._run = self._original  # type: ignore[method-assign,assignment]
         self._original = None
         self._stop = True
         self._wake.set()

@@ -43,7 +43,9 @@ def test_marker_on_test_class_and_module(ag: pytest.Pytester) -> None:
     )
     result = ag.runpytest("-p", "no:cacheprovider", "--asyncguard-json=out.json")
     result.assert_outcomes(passed=3, failed=1)
-    result.stdout.fnmatch_lines(["FAILED test_it.py::test_only_what_it_names - asyncguard: blocking call to*"])
+    result.stdout.fnmatch_lines(
+        ["FAILED test_it.py::test_only_what_it_names - asyncguard: blocking call to*"]
+    )
     report = json.loads((ag.path / "out.json").read_text())
     allowed = {
         (t["nodeid"].split("::")[-1], v["name"], v["allowed"])

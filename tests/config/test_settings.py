@@ -54,14 +54,27 @@ def test_pyproject_toml_ini(pytester: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("args", "ini", "message"),
     [
-        (["--asyncguard-stall-threshold=soon"], "",
-         "*--asyncguard-stall-threshold must be a positive number of seconds, got 'soon'*"),
-        ([], "asyncguard_stall_threshold = -1",
-         "*ini key asyncguard_stall_threshold must be a positive number of seconds, got '-1'*"),
-        ([], "asyncguard_mode = loud", "*ini key asyncguard_mode got 'loud'; valid modes: strict, warn, off*"),
-        ([], "asyncguard_checks = blocking-calls",
-         "*asyncguard_checks has unknown kind(s) 'blocking-calls'; valid kinds: blocking-call, "
-         "loop-stall, never-awaited, task-exception, leaked-task*"),
+        (
+            ["--asyncguard-stall-threshold=soon"],
+            "",
+            "*--asyncguard-stall-threshold must be a positive number of seconds, got 'soon'*",
+        ),
+        (
+            [],
+            "asyncguard_stall_threshold = -1",
+            "*ini key asyncguard_stall_threshold must be a positive number of seconds, got '-1'*",
+        ),
+        (
+            [],
+            "asyncguard_mode = loud",
+            "*ini key asyncguard_mode got 'loud'; valid modes: strict, warn, off*",
+        ),
+        (
+            [],
+            "asyncguard_checks = blocking-calls",
+            "*asyncguard_checks has unknown kind(s) 'blocking-calls'; valid kinds: blocking-call, "
+            "loop-stall, never-awaited, task-exception, leaked-task*",
+        ),
         (["--asyncguard-fail-under=120"], "", "*--asyncguard-fail-under must be a percentage*"),
         ([], "asyncguard_allow_in = broken.py:", "*asyncguard_allow_in entry 'broken.py:'*"),
     ],
@@ -89,8 +102,14 @@ def test_bad_mode_on_command_line_names_the_choices(ag: pytest.Pytester) -> None
     ("marker", "message"),
     [
         ("allow_blocking(42)", "*allow_blocking on test_it.py::test_a takes name patterns*42*"),
-        ("allow_blocking('x', because='y')", "*allow_blocking on test_it.py::test_a got unknown keyword(s) because*"),
-        ("stall_threshold('slow')", "*stall_threshold on test_it.py::test_a must be a positive number of seconds*"),
+        (
+            "allow_blocking('x', because='y')",
+            "*allow_blocking on test_it.py::test_a got unknown keyword(s) because*",
+        ),
+        (
+            "stall_threshold('slow')",
+            "*stall_threshold on test_it.py::test_a must be a positive number of seconds*",
+        ),
         ("stall_threshold()", "*stall_threshold on test_it.py::test_a takes exactly one argument*"),
         ("requirement()", "*requirement on test_it.py::test_a takes one or more requirement ids*"),
         ("requirement(7.1)", "*requirement on test_it.py::test_a got 7.1*"),
@@ -131,16 +150,26 @@ def test_nothing_left_patched_after_the_session(ag: pytest.Pytester) -> None:
     import threading
 
     before = (
-        time.sleep, builtins.open, os.stat, socket.getaddrinfo,
-        threading.Lock().acquire.__func__ if hasattr(threading.Lock().acquire, "__func__") else None,
+        time.sleep,
+        builtins.open,
+        os.stat,
+        socket.getaddrinfo,
+        threading.Lock().acquire.__func__
+        if hasattr(threading.Lock().acquire, "__func__")
+        else None,
         asyncio.events.Handle._run,
     )
     lock_acquire = type(threading.Lock()).acquire
     ag.makepyfile(test_it=ASYNC_SLEEP)
     ag.runpytest().assert_outcomes(failed=1)
     after = (
-        time.sleep, builtins.open, os.stat, socket.getaddrinfo,
-        threading.Lock().acquire.__func__ if hasattr(threading.Lock().acquire, "__func__") else None,
+        time.sleep,
+        builtins.open,
+        os.stat,
+        socket.getaddrinfo,
+        threading.Lock().acquire.__func__
+        if hasattr(threading.Lock().acquire, "__func__")
+        else None,
         asyncio.events.Handle._run,
     )
     assert before == after

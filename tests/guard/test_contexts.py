@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-FIRST_LINE = "asyncguard: blocking call to time.sleep() at test_it.py:{line} (use await asyncio.sleep())"
+FIRST_LINE = (
+    "asyncguard: blocking call to time.sleep() at test_it.py:{line} (use await asyncio.sleep())"
+)
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:

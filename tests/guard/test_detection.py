@@ -20,8 +20,11 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
         ("os.system('true')", "os.system", "await asyncio.create_subprocess_shell()"),
         ("select.select([], [], [], 0.001)", "select.select", "loop.add_reader()*"),
         ("subprocess.run(['true'])", "subprocess.run", "await asyncio.create_subprocess_exec()"),
-        ("sqlite3.connect(':memory:').execute('select 1')", "sqlite3.Connection.execute",
-         "aiosqlite*"),
+        (
+            "sqlite3.connect(':memory:').execute('select 1')",
+            "sqlite3.Connection.execute",
+            "aiosqlite*",
+        ),
         ("input()", "builtins.input", "await asyncio.to_thread(input)"),
     ],
 )
@@ -39,7 +42,9 @@ def test_blocking_functions(ag: pytest.Pytester, call: str, name: str, fix: str)
         "-s",
     )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"asyncguard: blocking call to {name}() at test_it.py:6 (use {fix})"])
+    result.stdout.fnmatch_lines(
+        [f"asyncguard: blocking call to {name}() at test_it.py:6 (use {fix})"]
+    )
 
 
 def test_contended_rlock_really_waits(ag: pytest.Pytester) -> None:
@@ -74,7 +79,10 @@ def test_contended_rlock_really_waits(ag: pytest.Pytester) -> None:
     )
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(
-        ["asyncguard: blocking call to threading.RLock.acquire() at test_it.py:13 (use asyncio.Lock*"]
+        [
+            "asyncguard: blocking call to threading.RLock.acquire() at test_it.py:13 "
+            "(use asyncio.Lock*"
+        ]
     )
 
 

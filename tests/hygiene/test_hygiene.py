@@ -133,7 +133,10 @@ def test_leaked_task_but_not_fixture_owned_ones(ag: pytest.Pytester) -> None:
         ]
     )
     result.stdout.fnmatch_lines(
-        ["asyncguard: task poll() leaked: created at test_it.py:36, cancelled when the event loop shut down*"]
+        [
+            "asyncguard: task poll() leaked: created at test_it.py:36, "
+            "cancelled when the event loop shut down*"
+        ]
     )
 
 

@@ -202,7 +202,11 @@ def test_breakpoint_prompt_is_not_a_stall(ag: pytest.Pytester) -> None:
     )
     # the "user" takes 0.3 s at the prompt, then continues
     result = ag.run(
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
         stdin=b"import time; time.sleep(0.3)\nc\n",
         timeout=60,
     )
