@@ -68,14 +68,24 @@ def shop(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def use_plugin(pytester: pytest.Pytester, **kwargs: Any) -> None:
-    """Register the plugin the way plugin.py does, with these arguments."""
-    pytester.makeconftest(
-        "from pytest_asyncguard.awaitless_plugin import AsyncFunctionsPlugin\n"
-        "def pytest_configure(config):\n"
-        f"    plugin = AsyncFunctionsPlugin(config, **{kwargs!r})\n"
-        "    config.pluginmanager.register(plugin, 'asyncguard-awaitless')\n" + DUMP_RESULT
-    )
+def use_plugin(
+    pytester: pytest.Pytester,
+    sources: list[str],
+    fail_under: float | None = None,
+    allow_no_await: list[str] | None = None,
+) -> list[str]:
+    """The command line that turns the report on, through the real options; the
+    conftest dumps ``plugin.result.to_dict()`` after the run."""
+    pytester.makeconftest(DUMP_RESULT)
+    args = ["-p", "asyncguard", "-p", "no:cacheprovider"]
+    args += [f"--asyncguard-source={source}" for source in sources]
+    if fail_under is not None:
+        args.append(f"--asyncguard-fail-under={fail_under:g}")
+    if allow_no_await:
+        ini = (pytester.path / "tox.ini").read_text().rstrip("\n") + "\n"
+        lines = "".join(f"\n    {glob}" for glob in allow_no_await)
+        (pytester.path / "tox.ini").write_text(f"{ini}asyncguard_allow_no_await ={lines}\n")
+    return args
 
 
 def result_of(pytester: pytest.Pytester) -> dict[str, Any]:
@@ -101,12 +111,12 @@ EXPECTED_RUNTIME = {
     "total": (False, False),
     "stream_orders": (False, False),
 }
-ISOLATE = ("-p", "no:asyncguard", "-p", "no:cacheprovider")
+NO_BENCHMARK = ("-p", "no:benchmark")  # it warns under xdist, an error here
 
 
 def test_acceptance_shop_without_coverage_plugin(shop: pytest.Pytester) -> None:
-    use_plugin(shop, sources=["shop"])
-    result = shop.runpytest(*ISOLATE)
+    args = use_plugin(shop, sources=["shop"])
+    result = shop.runpytest(*args)
     result.assert_outcomes(passed=2)
     assert result.ret == 0
     data = result_of(shop)
@@ -134,8 +144,8 @@ def test_acceptance_shop_without_coverage_plugin(shop: pytest.Pytester) -> None:
 
 
 def test_with_pytest_cov_reads_its_data(shop: pytest.Pytester) -> None:
-    use_plugin(shop, sources=["shop"])
-    result = shop.runpytest_subprocess(*ISOLATE, "--cov=shop", "--cov-report=term")
+    args = use_plugin(shop, sources=["shop"])
+    result = shop.runpytest_subprocess(*args, "--cov=shop", "--cov-report=term")
     assert result.ret == 0
     data = result_of(shop)
     assert data["coverage"] == "pytest-cov"
@@ -150,9 +160,9 @@ def test_xdist_workers_measure_and_controller_combines(
     # Under pytest-cov this also proves the ordering: were our runtestloop wrapper
     # inside pytest-cov's, the controller would read its data before the workers'
     # data was combined, and nothing would have run.
-    use_plugin(shop, sources=["shop"])
+    args = use_plugin(shop, sources=["shop"])
     folders = set(Path(tempfile.gettempdir()).glob("asyncguard-coverage-*"))
-    result = shop.runpytest_subprocess(*ISOLATE, "-p", "no:benchmark", "-n", "2", *cov)
+    result = shop.runpytest_subprocess(*args, *NO_BENCHMARK, "-n", "2", *cov)
     result.assert_outcomes(passed=2)
     assert result.ret == 0
     assert runtime(result_of(shop)) == EXPECTED_RUNTIME
@@ -161,8 +171,8 @@ def test_xdist_workers_measure_and_controller_combines(
 
 
 def test_no_cov_means_no_runtime_columns(shop: pytest.Pytester) -> None:
-    use_plugin(shop, sources=["shop"])
-    result = shop.runpytest(*ISOLATE, "--no-cov")
+    args = use_plugin(shop, sources=["shop"])
+    result = shop.runpytest(*args, "--no-cov")
     assert result.ret == 0
     assert set(runtime(result_of(shop)).values()) == {(None, None)}
     result.stdout.fnmatch_lines(
@@ -173,8 +183,8 @@ def test_no_cov_means_no_runtime_columns(shop: pytest.Pytester) -> None:
 
 @pytest.mark.parametrize(("fail_under", "ret"), [(50.0, 0), (80.0, 1)])
 def test_fail_under(shop: pytest.Pytester, fail_under: float, ret: int) -> None:
-    use_plugin(shop, sources=["shop"], fail_under=fail_under)
-    result = shop.runpytest(*ISOLATE)
+    args = use_plugin(shop, sources=["shop"], fail_under=fail_under)
+    result = shop.runpytest(*args)
     result.assert_outcomes(passed=2)
     assert result.ret == ret
     message = FAIL_UNDER_MESSAGE.format(score=50.0, fail_under=80, short=30.0)
@@ -186,23 +196,23 @@ def test_fail_under(shop: pytest.Pytester, fail_under: float, ret: int) -> None:
 
 
 def test_missing_source_is_a_usage_error(shop: pytest.Pytester) -> None:
-    use_plugin(shop, sources=["shop", "no_such_dir"])
-    result = shop.runpytest(*ISOLATE)
+    args = use_plugin(shop, sources=["shop", "no_such_dir"])
+    result = shop.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*asyncguard_source / --asyncguard-source: 'no_such_dir'*"])
     assert not (shop.path / "result.json").exists()
 
 
 def test_sources_as_dotted_names_and_files(shop: pytest.Pytester) -> None:
-    use_plugin(shop, sources=["shop.orders"])
-    shop.runpytest(*ISOLATE).assert_outcomes(passed=2)
+    args = use_plugin(shop, sources=["shop.orders"])
+    shop.runpytest(*args).assert_outcomes(passed=2)
     assert len(result_of(shop)["functions"]) == 8
 
 
 def test_syntax_error_file_is_skipped(shop: pytest.Pytester) -> None:
     (shop.path / "shop" / "broken.py").write_text("async def oops(:\n    pass\n")
-    use_plugin(shop, sources=["shop"])
-    result = shop.runpytest(*ISOLATE)
+    args = use_plugin(shop, sources=["shop"])
+    result = shop.runpytest(*args)
     assert result.ret == 0
     assert [s["path"] for s in result_of(shop)["skipped"]] == ["shop/broken.py"]
     result.stdout.fnmatch_lines(
@@ -211,16 +221,16 @@ def test_syntax_error_file_is_skipped(shop: pytest.Pytester) -> None:
 
 
 def test_sources_default_to_coverage_config(shop: pytest.Pytester) -> None:
-    use_plugin(shop, sources=[])
+    args = use_plugin(shop, sources=[])
     shop.path.joinpath(".coveragerc").write_text("[run]\nsource = shop\n")
-    result = shop.runpytest(*ISOLATE)
+    result = shop.runpytest(*args)
     assert result.ret == 0
     assert runtime(result_of(shop)) == EXPECTED_RUNTIME
 
 
 def test_no_sources_anywhere_does_nothing(shop: pytest.Pytester) -> None:
-    use_plugin(shop, sources=[])
-    result = shop.runpytest(*ISOLATE)
+    args = use_plugin(shop, sources=[])
+    result = shop.runpytest(*args)
     assert result.ret == 0
     result.stdout.no_fnmatch_line(f"*{asyncfuncs.TITLE}*")
     assert not (shop.path / "result.json").exists()
@@ -238,7 +248,7 @@ def test_internal_failure_warns_and_keeps_the_run_green(shop: pytest.Pytester) -
         "    config.pluginmanager.register(Broken(config, ['shop']), 'asyncguard-awaitless')\n"
         + DUMP_RESULT
     )
-    result = shop.runpytest(*ISOLATE)
+    result = shop.runpytest("-p", "no:asyncguard")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         ["*AsyncGuardWarning: asyncguard: could not read coverage data: RuntimeError('boom')"]
@@ -252,7 +262,7 @@ def test_sysmon_core(
     shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
 ) -> None:
     monkeypatch.setenv("COVERAGE_CORE", "sysmon")
-    use_plugin(shop, sources=["shop"])
+    args = use_plugin(shop, sources=["shop"])
     shop.makepyfile(
         test_core="""
         import pathlib
@@ -263,7 +273,26 @@ def test_sysmon_core(
             pathlib.Path("core.txt").write_text(str(info["core"]))
         """
     )
-    result = shop.runpytest_subprocess(*ISOLATE, "-p", "no:benchmark", *xdist)
+    result = shop.runpytest_subprocess(*args, *NO_BENCHMARK, *xdist)
     result.assert_outcomes(passed=3)
     assert (shop.path / "core.txt").read_text() == "SysMonitor"
     assert runtime(result_of(shop)) == EXPECTED_RUNTIME
+
+
+@pytest.mark.parametrize(("fail_under", "ret"), [(60, 0), (70, 1)])
+def test_ini_keys(shop: pytest.Pytester, fail_under: int, ret: int) -> None:
+    use_plugin(shop, sources=[], allow_no_await=["shop.orders.to*"])
+    ini = (shop.path / "tox.ini").read_text().rstrip("\n") + "\n"
+    settings = f"asyncguard_source = shop\nasyncguard_fail_under = {fail_under}\n"
+    (shop.path / "tox.ini").write_text(ini + settings)
+    result = shop.runpytest("-p", "asyncguard")
+    result.assert_outcomes(passed=2)
+    assert result.ret == ret
+    assert by_name(result_of(shop))["total"]["allowed"] == "config"
+    assert result_of(shop)["score"] == 62.5
+    message = "asyncguard: async-without-await score 62.50 % is below "
+    message += "--asyncguard-fail-under=70 (short by 7.50)"
+    if ret:
+        result.stdout.fnmatch_lines([message])
+    else:
+        result.stdout.no_fnmatch_line("*is below --asyncguard-fail-under*")
