@@ -50,6 +50,9 @@ from pytest_asyncguard.results import RunResults, Violation
 from pytest_asyncguard.settings import Settings
 from pytest_asyncguard.warnings import AsyncGuardWarning
 
+#: tests listed in the terminal's violations section without ``-v``.
+TERMINAL_LIMIT = 30
+
 
 class ReportPlugin:
     """Reads ``results`` at the end of the run and writes what CI reads."""
@@ -226,6 +229,7 @@ class ReportPlugin:
             return
         if self.data is None:  # sessionfinish did not run (should not happen)
             self.data = self.build()
-        write_summary(terminalreporter, self.data)
+        verbose = self.config.get_verbosity() > 0
+        write_summary(terminalreporter, self.data, None if verbose else TERMINAL_LIMIT)
         for line, markup in self.messages:
             terminalreporter.write_line(line, **markup)

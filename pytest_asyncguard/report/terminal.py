@@ -41,16 +41,23 @@ def describe(violation: Violation) -> str:
     return text
 
 
-def write_violations(tw: TerminalWriter, data: ReportData) -> None:
+def write_violations(tw: TerminalWriter, data: ReportData, limit: int | None = None) -> None:
+    """Violations per test; tests with failing ones first, at most ``limit`` tests."""
     records = [r for r in data.results.tests.values() if r.violations]
     if not records:
         return
+    records.sort(key=lambda r: not r.failing)  # stable: run order within each group
     tw.write_sep("=", "asyncguard violations")
-    for record in records:
+    for record in records[:limit]:
         tw.write_line(record.nodeid, bold=True)
         for violation in record.violations:
             failing = not violation.allowed and not violation.baselined
             tw.write_line("  " + describe(violation), red=failing)
+    if limit is not None and len(records) > limit:
+        more = len(records) - limit
+        tw.write_line(
+            f"...and {more} more tests with violations (-v shows all; see the JSON report)"
+        )
 
 
 def write_requirements(tw: TerminalWriter, data: ReportData) -> None:
@@ -95,8 +102,11 @@ def write_housekeeping(tw: TerminalWriter, data: ReportData) -> None:
             tw.write_line(pattern, yellow=True)
 
 
-def write_summary(tw: TerminalWriter, data: ReportData) -> None:
-    """All asyncguard sections, each only when it has something to say."""
-    write_violations(tw, data)
+def write_summary(tw: TerminalWriter, data: ReportData, limit: int | None = None) -> None:
+    """All asyncguard sections, each only when it has something to say.
+
+    ``limit`` caps the tests listed in the violations section (None: all).
+    """
+    write_violations(tw, data, limit)
     write_requirements(tw, data)
     write_housekeeping(tw, data)

@@ -114,3 +114,12 @@ def test_check_writable(tmp_path: Path) -> None:
         check_writable(tmp_path)
     with pytest.raises(ReportError, match="cannot write"):
         write_output(tmp_path / "file" / "r.json", "x")
+
+
+def test_terminal_violations_are_capped_failing_first(data: ReportData) -> None:
+    tw = Recorder()
+    write_summary(tw, data, limit=1)
+    text = tw.text
+    assert "tests/test_orders.py::test_save" in text
+    assert "test_refund[card]" not in text.split("=== asyncguard requirements")[0]
+    assert "...and 1 more tests with violations (-v shows all; see the JSON report)" in text
