@@ -91,7 +91,7 @@ def _violations(data: ReportData) -> list[str]:
         rows = []
         for record, v in found[:MAX_ROWS]:
             call = code(v.name + ("()" if kind == "blocking-call" else ""))
-            if v.duration is not None:
+            if v.duration is not None and v.duration >= 0.0005:  # no "(0.000 s)"
                 call += f" ({v.duration:.3f} s)"
             test = code(record.nodeid)
             rows.append([code(v.where), call, str(v.count), test, cell(v.fix), _state(v)])

@@ -28,7 +28,7 @@ def describe(violation: Violation) -> str:
     text = f"{violation.kind} {name} at {violation.where or '?'}"
     if violation.phase != "call":
         text += f" [{violation.phase}]"
-    if violation.duration is not None:
+    if violation.duration is not None and violation.duration >= 0.0005:  # no "(0.000s)"
         text += f" ({violation.duration:.3f}s)"
     if violation.count > 1:
         text += f" x{violation.count}"
