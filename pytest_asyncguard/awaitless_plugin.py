@@ -62,6 +62,7 @@ class AsyncFunctionsPlugin:
         self.problems: list[str] = []
         self._measurement: coverage_join.Measurement | None = None
         self._folder: str | None = None
+        self._owned: list[CoverageData] = []
         bases = _unique([config.invocation_params.dir, config.rootpath])
         if config.inipath is not None:
             bases = _unique([*bases, config.inipath.parent])
@@ -125,32 +126,36 @@ class AsyncFunctionsPlugin:
         return result
 
     def _runtime_data(self) -> tuple[CoverageData, coverage_join.Scope, str] | None:
-        """Stop measuring; on a worker, ship the data; elsewhere return it."""
+        """Stop measuring; on a worker, ship the data; elsewhere return it.
+
+        Data asyncguard made itself is remembered in ``_owned``, to be released.
+        """
         workerinput = getattr(self.config, "workerinput", None)
         cov_plugin = self.config.pluginmanager.get_plugin("_cov")
         if cov_plugin is not None:
             if workerinput is not None or self.config.getoption("no_cov", False):
                 return None
             cov = coverage_join.pytest_cov_coverage(cov_plugin)
-            return (
-                None if cov is None else (cov.get_data(), coverage_join.scope_of(cov), "pytest-cov")
-            )
+            if cov is None:
+                return None
+            return cov.get_data(), coverage_join.scope_of(cov), "pytest-cov"
         if self._measurement is not None:
             measurement, self._measurement = self._measurement, None
             measured = measurement.stop()
             if measured is None:
                 return None
+            data, scope, owned = measured
+            if owned:
+                self._owned.append(data)
             if workerinput is not None:
-                coverage_join.write_part(measured[0], workerinput[WORKER_FOLDER_KEY])
+                coverage_join.write_part(data, workerinput[WORKER_FOLDER_KEY])
                 return None
-            return (*measured, "coverage")
+            return data, scope, "coverage"
         if self._folder is not None and workerinput is None:
+            data = coverage_join.combine_folder(self._folder)
+            self._owned.append(data)
             sources = [str(p) for p in self.paths]
-            return (
-                coverage_join.combine_folder(self._folder),
-                lambda file, _module: coverage_join.in_folders(file, sources),
-                "coverage (xdist workers)",
-            )
+            return data, lambda file, _: coverage_join.in_folders(file, sources), "coverage"
         return None
 
     def _finish(self, session: pytest.Session) -> None:
@@ -159,7 +164,18 @@ class AsyncFunctionsPlugin:
         except Exception as exc:
             self.problems.append(f"could not read coverage data: {exc!r}")
             runtime = None
-        if hasattr(self.config, "workerinput") or not self.paths or self.config.option.collectonly:
+        try:
+            if not hasattr(self.config, "workerinput") and not self.config.option.collectonly:
+                self._report(session, runtime)
+        finally:
+            self._release()
+
+    def _report(
+        self,
+        session: pytest.Session,
+        runtime: tuple[CoverageData, coverage_join.Scope, str] | None,
+    ) -> None:
+        if not self.paths:
             return
         try:
             analysis = analyse_paths(self.paths, self.allow_no_await, root=self.config.rootpath)
@@ -184,11 +200,21 @@ class AsyncFunctionsPlugin:
             )
             session.testsfailed += 1  # the exit status pytest-cov's fail-under gives too
 
+    def _release(self) -> None:
+        owned, self._owned = self._owned, []
+        for data in owned:
+            try:
+                coverage_join.release(data)
+            except Exception as exc:
+                self.problems.append(f"could not close coverage data: {exc!r}")
+
     def _stop_quietly(self) -> None:
         measurement, self._measurement = self._measurement, None
         if measurement is not None:
             try:
-                measurement.stop()
+                measured = measurement.stop()
+                if measured is not None and measured[2]:
+                    coverage_join.release(measured[0])
             except Exception as exc:
                 self.problems.append(f"could not stop coverage measurement: {exc!r}")
 

@@ -96,19 +96,26 @@ class Measurement:
         cov.start()
         self._own = cov
 
-    def stop(self) -> tuple[CoverageData, Scope] | None:
-        """Stop measuring; the data and which files it covers."""
+    def stop(self) -> tuple[CoverageData, Scope, bool] | None:
+        """Stop measuring: the data, which files it covers, and whether it is ours
+        (to :func:`release` after use) rather than the user's ``Coverage``'s."""
         own, external = self._own, self._external
         self._own = self._external = None
         if own is not None:
             own.stop()
             sources = [str(s) for s in self.sources]
-            return own.get_data(), lambda file, _module: in_folders(file, sources)
+            return own.get_data(), lambda file, _module: in_folders(file, sources), True
         if external is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return external.get_data(), scope_of(external)
+                return external.get_data(), scope_of(external), False
         return None
+
+
+def release(data: CoverageData) -> None:
+    """Close the sqlite connections of data asyncguard made; in-memory ones stay
+    open otherwise, and Python 3.13 reports them as unclosed (a ResourceWarning)."""
+    data.close(force=True)
 
 
 def write_part(data: CoverageData, folder: str) -> None:
@@ -118,6 +125,7 @@ def write_part(data: CoverageData, folder: str) -> None:
     part = CoverageData(basename=os.path.join(folder, ".coverage"), suffix=True)
     part.update(data)
     part.write()
+    release(part)
 
 
 def combine_folder(folder: str) -> CoverageData:
@@ -127,9 +135,10 @@ def combine_folder(folder: str) -> CoverageData:
     combined = CoverageData(no_disk=True)
     for name in sorted(os.listdir(folder)):
         if name.startswith(".coverage."):
-            part = CoverageData(basename=os.path.join(folder, name), read_only=True)
+            part = CoverageData(basename=os.path.join(folder, name))
             part.read()
             combined.update(part)
+            release(part)
     return combined
 
 

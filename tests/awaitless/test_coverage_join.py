@@ -66,9 +66,11 @@ def test_measurement_and_join(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     finally:
         measured = measurement.stop()
     assert measured is not None
-    data, scope = measured
+    data, scope, owned = measured
+    assert owned
     analysis = analyse_paths([folder])
     coverage_join.join(analysis, data, scope)
+    coverage_join.release(data)
     assert runtime(analysis) == {
         "waits": (True, False),  # returned before its await
         "never_called": (False, False),
@@ -95,6 +97,7 @@ def test_branch_data_tells_one_liners_apart(
         cov.stop()
     analysis = analyse_paths([folder])
     coverage_join.join(analysis, cov.get_data(), coverage_join.scope_of(cov))
+    coverage_join.release(cov.get_data())
     found = runtime(analysis)
     assert found["one_liner"] == (True, False)
     assert found["uncalled_one_liner"] == (False, False)
@@ -108,7 +111,9 @@ def test_files_outside_the_measured_scope_stay_unknown(tmp_path: Path) -> None:
         (folder / "m.py").write_text("async def f():\n    return 1\n")
     cov = coverage.Coverage(data_file=None, source=[str(measured)], config_file=False)
     analysis = analyse_paths([measured, other], root=tmp_path)
-    coverage_join.join(analysis, coverage.CoverageData(no_disk=True), coverage_join.scope_of(cov))
+    empty = coverage.CoverageData(no_disk=True)
+    coverage_join.join(analysis, empty, coverage_join.scope_of(cov))
+    coverage_join.release(empty)
     assert {f.path: f.executed for f in analysis.functions} == {
         "measured/m.py": False,
         "other/m.py": None,
@@ -131,9 +136,11 @@ def test_worker_parts_combine(tmp_path: Path) -> None:
         part = coverage.CoverageData(no_disk=True)
         part.add_lines({str(source): lines})
         coverage_join.write_part(part, str(tmp_path))
+        coverage_join.release(part)
     assert len(list(tmp_path.glob(".coverage.*"))) == 2
     combined = coverage_join.combine_folder(str(tmp_path))
     assert sorted(combined.lines(str(source)) or []) == [1, 2, 5]
+    coverage_join.release(combined)
 
 
 @pytest.mark.parametrize(
