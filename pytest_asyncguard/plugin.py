@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from pytest_asyncguard import markers, settings
+from pytest_asyncguard.awaitless_plugin import AsyncFunctionsPlugin
 from pytest_asyncguard.engine import Engine
 from pytest_asyncguard.failure import ViolationRepr
 from pytest_asyncguard.policy import TestPolicy
+from pytest_asyncguard.report_plugin import ReportPlugin
 from pytest_asyncguard.results import RunResults, Violation
 from pytest_asyncguard.settings import Settings
 from pytest_asyncguard.warnings import AsyncGuardWarning
@@ -39,10 +41,29 @@ def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
     resolved = settings.resolve(config)
     config.stash[SETTINGS_KEY] = resolved
-    if not resolved.active:
-        return
-    guard = AsyncGuard(config, resolved)
-    config.pluginmanager.register(guard, "asyncguard-core")
+    results = RunResults()
+    functions: AsyncFunctionsPlugin | None = None
+    if resolved.active:
+        functions = AsyncFunctionsPlugin(
+            config,
+            sources=list(resolved.source),
+            fail_under=resolved.fail_under,
+            allow_no_await=list(resolved.allow_no_await),
+        )
+
+    def async_functions() -> dict[str, Any] | None:
+        result = functions.result if functions is not None else None
+        return result.to_dict() if result is not None else None
+
+    # The report plugin checks report paths, requirement declarations and the
+    # baseline in its constructor: bad ones stop the run before any test.
+    reports = ReportPlugin(config, resolved, results, async_functions=async_functions)
+    config.pluginmanager.register(reports, "asyncguard-reports")
+    if functions is not None:
+        config.pluginmanager.register(functions, "asyncguard-awaitless")
+        core = AsyncGuard(config, resolved, results)
+        core.is_baselined = reports.is_baselined
+        config.pluginmanager.register(core, "asyncguard-core")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -67,10 +88,10 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 class AsyncGuard:
     """The per-session plugin object: owns the engine and the run's results."""
 
-    def __init__(self, config: pytest.Config, s: Settings) -> None:
+    def __init__(self, config: pytest.Config, s: Settings, results: RunResults) -> None:
         self.config = config
         self.settings = s
-        self.results = RunResults()
+        self.results = results
         self.engine = Engine(s, str(config.rootpath))
         self.is_baselined: Callable[[str, Violation], bool] = lambda _n, _v: False
         self.internal_errors: list[str] = []
