@@ -100,8 +100,8 @@ def _from_blockbuster() -> list[Rule]:
 
     rules = []
     for name, fn in BlockBuster().functions.items():
-        if fn.original_func is None or name.startswith("threading.Lock"):
-            continue  # locks get asyncguard's own "really waited" rules below
+        if fn.original_func is None:
+            continue
         harmless = fn.can_block_predicate
         if name == "os.write":
             harmless = _std_fd_or(harmless)
@@ -132,6 +132,7 @@ def _extra() -> list[Rule]:
         Rule("subprocess.Popen.communicate", subprocess.Popen, "communicate"),
         Rule("select.select", select, "select", harmless=_select_harmless),
         Rule("threading.Lock.acquire", lock_type, "acquire", is_wait=True),
+        Rule("threading.Lock.acquire", lock_type, "acquire_lock", is_wait=True),
         Rule("threading.RLock.acquire", rlock_type, "acquire", is_wait=True),
     ]
     if hasattr(select, "poll"):
@@ -147,13 +148,23 @@ def _extra() -> list[Rule]:
 
 
 def catalogue() -> list[Rule]:
-    """Every rule, blockbuster's first; asyncguard's override the same attribute."""
+    """Every rule, blockbuster's first; asyncguard's override the same attribute.
+
+    An overriding rule keeps blockbuster's known callers (``Thread.start``
+    waiting for its thread, ``ThreadPoolExecutor.submit``): its own test of
+    "harmless" replaces blockbuster's, the list of fine callers stays.
+    """
     by_target: dict[tuple[int, str], Rule] = {}
+    lock_callers: list[tuple[str, frozenset[str]]] = []
     for rule in [*_from_blockbuster(), *_extra()]:
         key = (id(rule.owner), rule.attr)
         old = by_target.get(key)
         if old is not None and old.known_callers and not rule.known_callers:
             rule.known_callers = old.known_callers
+        if rule.name == "threading.Lock.acquire" and rule.known_callers:
+            lock_callers = rule.known_callers
+        elif rule.name == "threading.RLock.acquire" and not rule.known_callers:
+            rule.known_callers = lock_callers
         by_target[key] = rule
     return list(by_target.values())
 

@@ -21,7 +21,7 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
         ("select.select([], [], [], 0.001)", "select.select", "loop.add_reader()*"),
         ("subprocess.run(['true'])", "subprocess.run", "await asyncio.create_subprocess_exec()"),
         (
-            "sqlite3.connect(':memory:').execute('select 1')",
+            "with contextlib.closing(sqlite3.connect(':memory:')) as db: db.execute('select 1')",
             "sqlite3.Connection.execute",
             "aiosqlite*",
         ),
@@ -32,7 +32,7 @@ def test_blocking_functions(ag: pytest.Pytester, call: str, name: str, fix: str)
     result = run(
         ag,
         f"""
-        import os, select, socket, sqlite3, subprocess, pytest
+        import contextlib, os, select, socket, sqlite3, subprocess, pytest
         F = open(__file__)
 
         @pytest.mark.asyncio
