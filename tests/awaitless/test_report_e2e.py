@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -155,19 +154,21 @@ def test_with_pytest_cov_reads_its_data(shop: pytest.Pytester) -> None:
 
 @pytest.mark.parametrize("cov", [[], ["--cov=shop", "--cov-report="]], ids=["own", "pytest-cov"])
 def test_xdist_workers_measure_and_controller_combines(
-    shop: pytest.Pytester, cov: list[str]
+    shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cov: list[str]
 ) -> None:
     # Under pytest-cov this also proves the ordering: were our runtestloop wrapper
     # inside pytest-cov's, the controller would read its data before the workers'
     # data was combined, and nothing would have run.
     args = use_plugin(shop, sources=["shop"])
-    folders = set(Path(tempfile.gettempdir()).glob("asyncguard-coverage-*"))
+    private_tmp = shop.mkdir("tmp")  # where the controller's data folder goes
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
     result = shop.runpytest_subprocess(*args, *NO_BENCHMARK, "-n", "2", *cov)
     result.assert_outcomes(passed=2)
     assert result.ret == 0
     assert runtime(result_of(shop)) == EXPECTED_RUNTIME
+    assert result_of(shop)["coverage"] == ("pytest-cov" if cov else "coverage")
     result.stdout.fnmatch_lines(["*shop.orders.render_invoice  (ran, never awaited)"])
-    assert set(Path(tempfile.gettempdir()).glob("asyncguard-coverage-*")) == folders
+    assert not list(private_tmp.glob("asyncguard-coverage-*"))  # removed at the end
 
 
 def test_no_cov_means_no_runtime_columns(shop: pytest.Pytester) -> None:
