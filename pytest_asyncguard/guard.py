@@ -13,6 +13,8 @@ nothing else.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import sys
 import threading
@@ -91,7 +93,8 @@ class Guard:
                 if original is None:
                     continue
                 try:
-                    _set(rule.owner, rule.attr, self._wrap(rule, original))
+                    wrapper = functools.wraps(original)(self._wrap(rule, original))
+                    _set(rule.owner, rule.attr, wrapper)
                 except (TypeError, KeyError, AttributeError):
                     continue  # this interpreter's type cannot be patched: skip the rule
                 self._originals.append((rule.owner, rule.attr, original))
@@ -175,9 +178,17 @@ class Guard:
 
 
 def _set(owner: Any, attr: str, value: Any) -> None:
+    """Set ``owner.attr``, also on built-in types (``_thread.lock``, ``io.TextIOWrapper``).
+
+    Built-in types refuse ``setattr``; their method table is patched in place
+    instead (what blockbuster does through forbiddenfruit), and the type's
+    method cache invalidated. This also works for ``__enter__``, which ``with``
+    looks up by name, but not for C slots such as ``__next__``.
+    """
     try:
         setattr(owner, attr, value)
     except TypeError:
-        if forbiddenfruit is None:  # pragma: no cover
-            return
-        forbiddenfruit.curse(owner, attr, value)
+        if forbiddenfruit is None:  # pragma: no cover - not CPython
+            raise
+        forbiddenfruit.patchable_builtin(owner)[attr] = value
+        ctypes.pythonapi.PyType_Modified(ctypes.py_object(owner))

@@ -134,6 +134,9 @@ def _extra() -> list[Rule]:
         Rule("threading.Lock.acquire", lock_type, "acquire", is_wait=True),
         Rule("threading.Lock.acquire", lock_type, "acquire_lock", is_wait=True),
         Rule("threading.RLock.acquire", rlock_type, "acquire", is_wait=True),
+        # `with lock:` calls __enter__, not acquire
+        Rule("threading.Lock.acquire", lock_type, "__enter__", is_wait=True),
+        Rule("threading.RLock.acquire", rlock_type, "__enter__", is_wait=True),
     ]
     if hasattr(select, "poll"):
         rules.append(Rule("select.poll.poll", type(select.poll()), "poll", harmless=_poll_harmless))
