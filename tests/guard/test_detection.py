@@ -254,3 +254,32 @@ def test_off_mode_patches_nothing(ag: pytest.Pytester) -> None:
     result = ag.runpytest("--asyncguard-mode=off")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["asyncguard: off"])
+
+
+def test_with_statement_on_a_contended_lock(ag: pytest.Pytester) -> None:
+    result = run(
+        ag,
+        """
+        import threading, time, pytest
+
+        LOCK = threading.Lock()
+
+        @pytest.mark.asyncio
+        async def test_with_lock():
+            held = threading.Event()
+            def holder():
+                with LOCK:
+                    held.set()
+                    time.sleep(0.05)
+            t = threading.Thread(target=holder)
+            t.start()
+            held.wait()
+            with LOCK:
+                pass
+            t.join()
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["asyncguard: blocking call to threading.Lock.acquire() at test_it.py:15 *"]
+    )
