@@ -199,13 +199,16 @@ def test_junit_properties(project: pytest.Pytester) -> None:
 
 def test_baseline_workflow(project: pytest.Pytester) -> None:
     copy(project, "test_quickstart.py")
-    first = run(project, "--asyncguard-baseline=asyncguard-baseline.json",
-                "--asyncguard-update-baseline")
+    first = run(
+        project, "--asyncguard-baseline=asyncguard-baseline.json", "--asyncguard-update-baseline"
+    )
     first.assert_outcomes(passed=2)
     first.stdout.fnmatch_lines(["asyncguard: baseline written to *asyncguard-baseline.json*"])
     data = json.loads((project.path / "asyncguard-baseline.json").read_text())
     assert data["asyncguard_baseline"] == 1
-    assert [(e["kind"], e["name"], e["path"], e["function"], e["test"]) for e in data["entries"]] == [
+    assert [
+        (e["kind"], e["name"], e["path"], e["function"], e["test"]) for e in data["entries"]
+    ] == [
         (
             "blocking-call",
             "time.sleep",

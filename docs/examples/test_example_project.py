@@ -30,7 +30,9 @@ def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_demo_fails_under_asyncguard_and_reports_everything(tmp_path: Path) -> None:
     md = tmp_path / "asyncguard-report.md"
     js = tmp_path / "asyncguard-report.json"
-    result = run_demo(tmp_path, "-p", "asyncguard", f"--asyncguard-md={md}", f"--asyncguard-json={js}")
+    result = run_demo(
+        tmp_path, "-p", "asyncguard", f"--asyncguard-md={md}", f"--asyncguard-json={js}"
+    )
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
 
@@ -52,6 +54,7 @@ def test_demo_fails_under_asyncguard_and_reports_everything(tmp_path: Path) -> N
     ):
         assert line in out, f"{line!r} missing from the demo's output:\n{out}"
     assert "in _fingerprints() at notes_service/indexer.py:" in out
+    assert "7 failed, 13 passed, 1 error" in out  # what docs/example/README.md says
 
     report = json.loads(js.read_text())
     outcomes = {t["nodeid"].rpartition("::")[2]: t["outcome"] for t in report["tests"]}

@@ -28,10 +28,10 @@ def _fingerprints(texts: list[str]) -> list[str]:
 
 async def build_index(texts: list[str]) -> dict[str, str]:
     """PROBLEM: the hashing runs on the loop; nothing else runs meanwhile."""
-    return dict(zip(_fingerprints(texts), texts))
+    return dict(zip(_fingerprints(texts), texts, strict=True))
 
 
 async def build_index_in_thread(texts: list[str]) -> dict[str, str]:
     """OK: the CPU work runs in a worker thread and the loop stays responsive."""
     fingerprints = await asyncio.to_thread(_fingerprints, texts)
-    return dict(zip(fingerprints, texts))
+    return dict(zip(fingerprints, texts, strict=True))

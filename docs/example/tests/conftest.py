@@ -1,5 +1,4 @@
 import pytest
-
 from notes_service import NotesService
 from notes_service.agent import Notifier
 from notes_service.cache import AsyncEmbeddingCache

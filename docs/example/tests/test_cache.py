@@ -1,7 +1,6 @@
 """7.1: a SQLite cache behind async methods."""
 
 import pytest
-
 from notes_service.cache import EmbeddingCache
 
 pytestmark = pytest.mark.requirement("7.1")

@@ -1,7 +1,6 @@
 """7.5: handlers the framework requires to be async."""
 
 import pytest
-
 from notes_service.handlers import PingHandler, TagHandler, normalise_title, service_version
 
 pytestmark = pytest.mark.requirement("7.5")

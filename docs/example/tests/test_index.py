@@ -1,7 +1,6 @@
 """7.3: CPU-heavy steps keep the loop responsive."""
 
 import pytest
-
 from notes_service.indexer import build_index, build_index_in_thread
 
 pytestmark = pytest.mark.requirement("7.3")

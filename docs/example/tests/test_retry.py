@@ -1,7 +1,6 @@
 """7.2: retries back off without blocking the loop."""
 
 import pytest
-
 from notes_service.retry import retry, retry_blocking
 
 pytestmark = pytest.mark.requirement("7.2")
