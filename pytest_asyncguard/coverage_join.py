@@ -114,8 +114,11 @@ class Measurement:
 
 def release(data: CoverageData) -> None:
     """Close the sqlite connections of data asyncguard made; in-memory ones stay
-    open otherwise, and Python 3.13 reports them as unclosed (a ResourceWarning)."""
-    data.close(force=True)
+    open otherwise, and Python 3.13 reports them as unclosed (a ResourceWarning).
+    coverage before 7.6.x has no ``close``; its connections go with the object."""
+    close = getattr(data, "close", None)
+    if close is not None:
+        close(force=True)
 
 
 def write_part(data: CoverageData, folder: str) -> None:

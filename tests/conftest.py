@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
+from collections.abc import Iterator
+
 import pytest
 
 INI = """
@@ -12,8 +16,13 @@ asyncio_default_fixture_loop_scope = function
 
 
 @pytest.fixture
-def ag(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A pytester project with pytest-asyncio in strict mode and an anyio backend fixture."""
+def ag(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
+    """A pytester project with pytest-asyncio in strict mode and an anyio backend fixture.
+
+    Afterwards, event loops and sockets an in-process run left for the garbage
+    collector (older pytest-asyncio releases do) are collected here, quietly,
+    instead of in whichever later test the collector happens to run.
+    """
     pytester.makeini(INI)
     pytester.makeconftest(
         """
@@ -24,4 +33,7 @@ def ag(pytester: pytest.Pytester) -> pytest.Pytester:
             return "asyncio"
         """
     )
-    return pytester
+    yield pytester
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

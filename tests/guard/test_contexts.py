@@ -32,31 +32,40 @@ def test_async_test(ag: pytest.Pytester) -> None:
 
 @pytest.mark.parametrize("scope", ["function", "class", "module", "package", "session"])
 def test_async_fixture_every_scope(ag: pytest.Pytester, scope: str) -> None:
-    result = run(
-        ag,
-        f"""
-        import time, pytest, pytest_asyncio
+    ag.mkpydir("pkg")
+    ag.makepyfile(
+        **{
+            "pkg/test_it": f"""
+            import time, pytest, pytest_asyncio
 
-        @pytest_asyncio.fixture(scope="{scope}", loop_scope="{scope}")
-        async def slow():
-            time.sleep(0.001)
-            yield 1
+            @pytest_asyncio.fixture(scope="{scope}", loop_scope="{scope}")
+            async def slow():
+                time.sleep(0.001)
+                yield 1
 
-        @pytest.mark.asyncio(loop_scope="{scope}")
-        async def test_first(slow):
-            pass
+            class TestIt:
+                @pytest.mark.asyncio(loop_scope="{scope}")
+                async def test_first(self, slow):
+                    pass
 
-        @pytest.mark.asyncio(loop_scope="{scope}")
-        async def test_second(slow):
-            pass
-        """,
+                @pytest.mark.asyncio(loop_scope="{scope}")
+                async def test_second(self, slow):
+                    pass
+            """
+        }
     )
-    if scope in ("function", "class"):  # no class here: each test is its own class scope
+    result = ag.runpytest("-p", "no:cacheprovider")
+    if scope == "function":
         result.assert_outcomes(errors=2)
     else:  # set up once, in the setup of the first test that uses it
         result.assert_outcomes(errors=1, passed=1)
-        result.stdout.fnmatch_lines(["ERROR test_it.py::test_first - asyncguard: blocking*"])
-    result.stdout.fnmatch_lines([FIRST_LINE.format(line=5), "*phase: setup*"])
+        result.stdout.fnmatch_lines(["ERROR pkg/test_it.py::TestIt::test_first - asyncguard: *"])
+    result.stdout.fnmatch_lines(
+        [
+            "asyncguard: blocking call to time.sleep() at pkg/test_it.py:5 *",
+            "*phase: setup*",
+        ]
+    )
 
 
 def test_async_fixture_teardown(ag: pytest.Pytester) -> None:
