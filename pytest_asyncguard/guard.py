@@ -35,9 +35,11 @@ except ImportError:  # pragma: no cover
 _get_running_loop = events._get_running_loop
 _perf = time.perf_counter
 
-#: a lock or wait shorter than this did not really wait (an uncontended lock
-#: that raced, a worker thread that was already finishing).
-INSTANT_WAIT = 0.005
+#: a lock or wait shorter than this did not really wait: an uncontended lock
+#: that raced, a worker thread that was already finishing, or the loop's thread
+#: waiting its turn for the GIL (one switch interval, 5 ms by default) after a
+#: worker thread released the lock.
+INSTANT_WAIT = max(0.01, 2 * sys.getswitchinterval())
 
 
 @dataclass

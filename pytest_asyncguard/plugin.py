@@ -101,8 +101,13 @@ class AsyncGuard:
     # -- session ------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if not _is_xdist_controller(self.config):
+        if _is_xdist_controller(self.config):
+            return  # workers run the tests and the detectors
+        try:
             self.engine.start()
+        except Exception as exc:  # an unpatchable interpreter must not fail the run
+            self.engine.stop()
+            self.internal_errors.append(f"detectors not started: {exc!r}")
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -179,6 +184,12 @@ class AsyncGuard:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs on the xdist controller too: this is where the run's results are built.
+        try:
+            self._record(report)
+        except Exception as exc:  # never turn a green suite red by our own bug
+            self.internal_errors.append(f"{report.nodeid}: {exc!r}")
+
+    def _record(self, report: pytest.TestReport) -> None:
         rec = self.results.record(report.nodeid)
         rec.location = rec.location or f"{report.location[0]}:{(report.location[1] or 0) + 1}"
         reqs = getattr(report, "asyncguard_requirements", None)

@@ -201,6 +201,7 @@ _FIXES = {
     "threading.Event": "use asyncio.Event",
     "threading.Condition": "use asyncio.Condition",
     "threading.Semaphore": "use asyncio.Semaphore",
+    "threading.Thread": "use await asyncio.to_thread() instead of managing threads on the loop",
     "threading.Thread.join": "use await asyncio.to_thread(thread.join)",
     "queue.": "use asyncio.Queue",
     "concurrent.futures.": "use await asyncio.wrap_future() or loop.run_in_executor()",

@@ -1,0 +1,68 @@
+"""asyncguard's own failures never turn a green suite red."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_internal_error_is_reported_not_failed(ag: pytest.Pytester) -> None:
+    ag.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_configure(config):
+            core = config.pluginmanager.get_plugin("asyncguard-core")
+
+            def broken(*args, **kwargs):
+                raise RuntimeError("a bug in asyncguard")
+
+            core.engine.end = broken
+        """
+    )
+    ag.makepyfile(
+        test_it="""
+        import time, pytest
+
+        @pytest.mark.asyncio
+        async def test_a():
+            time.sleep(0.001)
+        """
+    )
+    result = ag.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*asyncguard: internal errors (tests unaffected)*",
+            "test_it.py::test_a (setup): RuntimeError('a bug in asyncguard')",
+        ]
+    )
+
+
+def test_detectors_that_cannot_start_leave_the_run_green(ag: pytest.Pytester) -> None:
+    ag.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_configure(config):
+            core = config.pluginmanager.get_plugin("asyncguard-core")
+
+            def broken():
+                raise OSError("cannot patch here")
+
+            core.engine.watchdog.install = broken
+        """
+    )
+    ag.makepyfile(
+        test_it="""
+        import time, pytest
+
+        @pytest.mark.asyncio
+        async def test_a():
+            time.sleep(0.001)
+        """
+    )
+    result = ag.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*detectors not started: OSError('cannot patch here')*"])
