@@ -16,13 +16,8 @@ asyncio_default_fixture_loop_scope = function
 
 
 @pytest.fixture
-def ag(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
-    """A pytester project with pytest-asyncio in strict mode and an anyio backend fixture.
-
-    Afterwards, event loops and sockets an in-process run left for the garbage
-    collector (older pytest-asyncio releases do) are collected here, quietly,
-    instead of in whichever later test the collector happens to run.
-    """
+def ag(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester project with pytest-asyncio in strict mode and an anyio backend fixture."""
     pytester.makeini(INI)
     pytester.makeconftest(
         """
@@ -33,7 +28,15 @@ def ag(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
             return "asyncio"
         """
     )
-    yield pytester
+    return pytester
+
+
+@pytest.fixture(autouse=True)
+def _collect_leftovers() -> Iterator[None]:
+    """Event loops and sockets an in-process run left for the garbage collector
+    (older pytest-asyncio releases do) are collected here, quietly, instead of in
+    whichever later inner run the collector happens to run."""
+    yield
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
