@@ -110,7 +110,8 @@ def test_worker_threads_sync_code_and_pytest_machinery_pass(ag: pytest.Pytester)
             assert await proc.wait() == 0
         """
     )
-    result = ag.runpytest("-p", "no:cacheprovider")
+    # a subprocess: nothing an earlier in-process run left behind can reach it
+    result = ag.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=12)
 
 
