@@ -19,12 +19,14 @@ import os
 import sys
 import threading
 import time
+import weakref
 from asyncio import events
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-from pytest_asyncguard.frames import Frame, capture
+from pytest_asyncguard.frames import Frame, capture, is_stdlib
 from pytest_asyncguard.rules import Rule, catalogue
 
 try:  # pragma: no cover - forbiddenfruit is a blockbuster dependency on CPython
@@ -80,6 +82,7 @@ class Guard:
         self.recorder = recorder
         self.rules: list[Rule] = []
         self._originals: list[tuple[Any, str, Any]] = []
+        self._wrappers: dict[int, tuple[Any, Any]] = {}
 
     @property
     def installed(self) -> bool:
@@ -89,6 +92,7 @@ class Guard:
         if self._originals:
             return
         self.rules = catalogue()
+        swaps: dict[int, tuple[Any, Any]] = {}
         try:
             for rule in self.rules:
                 original = getattr(rule.owner, rule.attr, None)
@@ -100,20 +104,26 @@ class Guard:
                 except (TypeError, KeyError, AttributeError):
                     continue  # this interpreter's type cannot be patched: skip the rule
                 self._originals.append((rule.owner, rule.attr, original))
+                if isinstance(rule.owner, ModuleType):
+                    swaps[id(original)] = (original, wrapper)
         except BaseException:
             self.uninstall()
             raise
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._forked)
+        self._wrappers = {id(w): (w, o) for o, w in swaps.values()}
+        # `from time import sleep` ran before the patch (a conftest imported the
+        # app): point those names at the wrappers too.
+        _rebind(swaps, skip_stdlib=True)
+        _ACTIVE.add(self.recorder)
 
     def uninstall(self) -> None:
         while self._originals:
             owner, attr, original = self._originals.pop()
             _set(owner, attr, original)
-
-    def _forked(self) -> None:
-        # A child process forked during a test is not the test: record nothing.
-        self.recorder.enabled = False
+        # names bound to a wrapper during the session (modules imported by the
+        # tests) get the original back, so nothing stays patched
+        _rebind(self._wrappers, skip_stdlib=False)
+        self._wrappers = {}
+        _ACTIVE.discard(self.recorder)
 
     def _wrap(self, rule: Rule, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self.recorder
@@ -177,6 +187,38 @@ class Guard:
                 local.busy = False
 
         return wrapper
+
+
+def _rebind(swaps: dict[int, tuple[Any, Any]], *, skip_stdlib: bool) -> None:
+    """In every loaded module, replace names bound to ``swaps``' keys by the values.
+
+    ``swaps`` maps ``id(old)`` to ``(old, new)``; identity is checked, so an
+    object that merely reuses an id is left alone.
+    """
+    if not swaps:
+        return
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict) or module.__name__.startswith(_OWN):
+            continue
+        if skip_stdlib and is_stdlib(getattr(module, "__file__", None) or "<builtin>"):
+            continue
+        for name, value in list(namespace.items()):
+            pair = swaps.get(id(value))
+            if pair is not None and pair[0] is value:
+                namespace[name] = pair[1]
+
+
+def _disable_in_child() -> None:
+    # A child process forked during a test is not the test: record nothing.
+    for recorder in list(_ACTIVE):
+        recorder.enabled = False
+
+
+_OWN = ("pytest_asyncguard", "blockbuster")
+_ACTIVE: weakref.WeakSet[Recorder] = weakref.WeakSet()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_disable_in_child)
 
 
 def _set(owner: Any, attr: str, value: Any) -> None:

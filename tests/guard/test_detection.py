@@ -283,3 +283,74 @@ def test_with_statement_on_a_contended_lock(ag: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["asyncguard: blocking call to threading.Lock.acquire() at test_it.py:15 *"]
     )
+
+
+def test_names_imported_before_the_session_are_seen_and_restored(ag: pytest.Pytester) -> None:
+    """A conftest imports the app before asyncguard patches: `from time import sleep`."""
+    ag.makepyfile(
+        legacy_app="""
+        from time import sleep
+        from os import listdir
+
+        async def handler():
+            sleep(0.001)
+            listdir(".")
+        """
+    )
+    ag.makeconftest(
+        """
+        import pytest
+        import legacy_app  # imported while pytest loads conftests, before the session
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+        """
+    )
+    ag.makepyfile(
+        test_it="""
+        import pytest, legacy_app
+
+        @pytest.mark.asyncio
+        async def test_a():
+            await legacy_app.handler()
+        """
+    )
+    result = ag.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "pytester", "--asyncguard-json=out.json"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "asyncguard: blocking call to time.sleep() at legacy_app.py:5 *",
+            "asyncguard: blocking call to os.listdir() at legacy_app.py:6 *",
+        ]
+    )
+
+
+def test_rebound_names_are_restored_after_the_session(ag: pytest.Pytester) -> None:
+    import sys
+    import time
+
+    ag.makepyfile(
+        early_mod="""
+        from time import sleep
+        """
+    )
+    ag.syspathinsert()
+    import early_mod  # type: ignore[import-not-found]
+
+    try:
+        ag.makepyfile(
+            test_it="""
+            import pytest, early_mod
+
+            @pytest.mark.asyncio
+            async def test_a():
+                early_mod.sleep(0.001)
+            """
+        )
+        ag.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)
+        assert early_mod.sleep is time.sleep
+    finally:
+        sys.modules.pop("early_mod", None)
