@@ -31,7 +31,7 @@ class Engine:
     def __init__(self, settings: Settings, rootdir: str) -> None:
         self.settings = settings
         self.recorder = Recorder()
-        self.guard = Guard(self.recorder)
+        self.guard = Guard(self.recorder, builtin_allow=settings.builtin_allow)
         self.watchdog = Watchdog(self.recorder)
         self.hygiene = Hygiene(self.recorder)
         self.hygiene.track_tasks = bool({"task-exception", "leaked-task"} & settings.checks)

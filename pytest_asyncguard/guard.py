@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from pytest_asyncguard.frames import Frame, capture, is_stdlib
-from pytest_asyncguard.rules import Rule, catalogue
+from pytest_asyncguard.rules import Rule, allowed_caller, catalogue
 
 try:  # pragma: no cover - forbiddenfruit is a blockbuster dependency on CPython
     import forbiddenfruit
@@ -78,8 +78,10 @@ class Recorder:
 class Guard:
     """Installs the wrappers for every rule and removes them again."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, *, builtin_allow: bool = True) -> None:
         self.recorder = recorder
+        #: skip calls from the built-in allowlist before recording them
+        self.builtin_allow = builtin_allow
         self.rules: list[Rule] = []
         self._originals: list[tuple[Any, str, Any]] = []
         self._wrappers: dict[int, tuple[Any, Any]] = {}
@@ -135,6 +137,8 @@ class Guard:
         def record(duration: float | None) -> Hit | None:
             ctx = recorder.context
             if ctx is None or not recorder.enabled:
+                return None
+            if allowed_caller(sys._getframe(2), rule, self.builtin_allow):
                 return None
             hit = Hit(name, capture(sys._getframe(2)), threading.get_ident(), ctx, duration)
             hits.hits.append(hit)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import warnings
+import weakref
 from asyncio import base_events
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,13 +44,16 @@ class Finding:
 
 @dataclass
 class _Tracked:
-    task: asyncio.Task[Any]
+    """A task created during a test. Held weakly: tracking must not keep a task,
+    its exception and their frames alive longer than the code under test does."""
+
+    ref: weakref.ref[asyncio.Task[Any]]
+    name: str
     stack: list[Frame]
     context: object
 
 
-def _coro_name(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
+def _coro_name(coro: Any, task: asyncio.Task[Any]) -> str:
     return str(getattr(coro, "__qualname__", None) or task.get_name())
 
 
@@ -61,7 +65,8 @@ class Hygiene:
         self.wide_fixture_depth = 0
         self.track_tasks = True
         self.track_coroutines = True
-        self._tracked: list[_Tracked] = []
+        #: by id(task); an entry is dropped when its task is collected or done
+        self._tracked: dict[int, _Tracked] = {}
         self._patches: list[tuple[Any, str, Any]] = []
         self._old_depth = 0
 
@@ -71,6 +76,9 @@ class Hygiene:
             return
         if self.track_tasks:
             self._patch(base_events.BaseEventLoop, "create_task", self._wrap_create_task)
+            self._patch(
+                base_events.BaseEventLoop, "call_exception_handler", self._wrap_exception_handler
+            )
             for module in _runner_modules():
                 self._patch(module, "_cancel_all_tasks", self._wrap_cancel_all)
         if self.track_coroutines and hasattr(warnings, "_warn_unawaited_coroutine"):
@@ -94,21 +102,48 @@ class Hygiene:
     def _wrap_create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             task = original(loop, coro, *args, **kwargs)
+            self._tracked.pop(id(task), None)  # an id reused after a task was collected
             ctx = self.recorder.context
             if ctx is not None and self.wide_fixture_depth == 0 and self.recorder.enabled:
                 code = getattr(coro, "cr_code", None)
                 if getattr(code, "co_qualname", None) not in _RUNNER_TASKS:
-                    self._tracked.append(_Tracked(task, capture(sys._getframe(1), 16), ctx))
+                    self._tracked[id(task)] = _Tracked(
+                        weakref.ref(task),
+                        _coro_name(coro, task),
+                        capture(sys._getframe(1), 16),
+                        ctx,
+                    )
             return task
 
         return create_task
 
+    def _wrap_exception_handler(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """A tracked task collected with its exception unretrieved, or still pending."""
+
+        def call_exception_handler(loop: Any, context: dict[str, Any]) -> Any:
+            task = context.get("task") or context.get("future")
+            tracked = self._tracked.pop(id(task), None) if task is not None else None
+            if tracked is None:
+                return original(loop, context)
+            message = str(context.get("message", ""))
+            exc = context.get("exception")
+            if "never retrieved" in message and exc is not None:
+                detail = f"{type(exc).__name__}: {exc}"
+                self._found("task-exception", tracked, detail)
+                return None  # reported here; asyncio would log it a second time
+            if "destroyed but it is pending" in message:
+                self._found("leaked-task", tracked, "collected while still pending")
+                return None
+            return original(loop, context)
+
+        return call_exception_handler
+
     def _wrap_cancel_all(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def cancel_all(loop: Any) -> Any:
-            pending = {id(t) for t in asyncio.all_tasks(loop)}
-            for tracked in list(self._tracked):
-                if id(tracked.task) in pending:
-                    self._leaked(tracked, "cancelled when the event loop shut down")
+            for task in asyncio.all_tasks(loop):
+                tracked = self._tracked.pop(id(task), None)
+                if tracked is not None:
+                    self._found("leaked-task", tracked, "cancelled when the event loop shut down")
             return original(loop)
 
         return cancel_all
@@ -130,39 +165,27 @@ class Hygiene:
         return warn_unawaited
 
     # -- checks -------------------------------------------------------------
-    def _leaked(self, tracked: _Tracked, detail: str) -> None:
-        self._tracked.remove(tracked)
-        self.findings.append(
-            Finding("leaked-task", _coro_name(tracked.task), tracked.stack, tracked.context, detail)
-        )
+    def _found(self, kind: str, tracked: _Tracked, detail: str) -> None:
+        self.findings.append(Finding(kind, tracked.name, tracked.stack, tracked.context, detail))
 
     def check_done(self) -> None:
         """Report finished tasks whose exception nobody retrieved; forget finished tasks."""
-        still = []
-        for tracked in self._tracked:
-            task = tracked.task
-            if not task.done():
-                still.append(tracked)
+        for key, tracked in list(self._tracked.items()):
+            task = tracked.ref()
+            if task is None or task.done():
+                del self._tracked[key]
+            if task is None or not task.done() or task.cancelled():
                 continue
-            if task.cancelled() or not getattr(task, "_log_traceback", False):
-                continue
-            exc = task.exception()  # also marks it retrieved: asyncio stays quiet
-            self.findings.append(
-                Finding(
-                    "task-exception",
-                    _coro_name(task),
-                    tracked.stack,
-                    tracked.context,
-                    f"{type(exc).__name__}: {exc}",
-                )
-            )
-        self._tracked = still
+            if getattr(task, "_log_traceback", False):
+                exc = task.exception()  # also marks it retrieved: asyncio stays quiet
+                self._found("task-exception", tracked, f"{type(exc).__name__}: {exc}")
 
     def end_test(self) -> None:
         """The test is over: tasks it created that are still pending were leaked."""
         self.check_done()
-        for tracked in list(self._tracked):
-            self._leaked(tracked, "still pending when the test ended")
+        for tracked in self._tracked.values():
+            self._found("leaked-task", tracked, "still pending when the test ended")
+        self._tracked.clear()
 
     def drain(self) -> list[Finding]:
         findings, self.findings = self.findings, []

@@ -15,41 +15,8 @@ from pytest_asyncguard.frames import PLUGIN_DIR, Frame, Locator, is_infra, is_st
 from pytest_asyncguard.guard import Hit
 from pytest_asyncguard.hygiene import Finding
 from pytest_asyncguard.results import Violation
-from pytest_asyncguard.rules import Rule, entry_name, fix_for
+from pytest_asyncguard.rules import Rule, builtin_allowed, entry_name, fix_for
 from pytest_asyncguard.watchdog import Stall
-
-#: One-time lazy initialisation in the standard library that every async web
-#: stack triggers, the import system, and debuggers: allowed when any frame of
-#: the stack is in one of these (module prefix, functions; empty = any).
-BUILTIN_ALLOW: tuple[tuple[str, frozenset[str]], ...] = (
-    ("importlib._bootstrap", frozenset({"_find_and_load", "_load_unlocked", "_find_spec"})),
-    ("importlib._bootstrap_external", frozenset()),
-    ("zipimport", frozenset()),
-    ("linecache", frozenset()),
-    ("mimetypes", frozenset()),
-    ("tempfile", frozenset({"_get_default_tempdir", "gettempdir", "_candidate_tempdir_list"})),
-    ("zoneinfo", frozenset()),
-    ("platform", frozenset()),
-    ("pdb", frozenset()),
-    ("bdb", frozenset()),
-    ("cmd", frozenset()),
-    ("selectors", frozenset()),
-    (
-        "asyncio.base_events",
-        frozenset(
-            {
-                "subprocess_exec",
-                "subprocess_shell",
-                "shutdown_default_executor",
-                "_do_shutdown",
-                "create_server",
-                "sendfile",
-            }
-        ),
-    ),
-    ("asyncio.base_subprocess", frozenset()),
-    ("asyncio.unix_events", frozenset()),
-)
 
 _HYGIENE_FIX = {
     "never-awaited": "await it, or schedule it with asyncio.create_task()",
@@ -69,10 +36,6 @@ class TestPolicy:
     allow_all: str | None = None  # label of a pattern-less marker
     reason: str | None = None
     stall_threshold: float | None = None
-
-
-def _matches_module(module: str, prefix: str) -> bool:
-    return module == prefix or module.startswith(prefix + ".")
 
 
 class Policy:
@@ -122,13 +85,7 @@ class Policy:
         """A frame of the stack is in the built-in allowlist."""
         if not self.builtin_allow:
             return False
-        for f in stack:
-            for prefix, funcs in BUILTIN_ALLOW:
-                if _matches_module(f.module, prefix) and (
-                    not funcs or f.function.rpartition(".")[2] in funcs
-                ):
-                    return True
-        return False
+        return any(builtin_allowed(f.module, f.function.rpartition(".")[2]) for f in stack)
 
     def _in_scope(self, stack: list[Frame]) -> bool:
         if not self.scope:

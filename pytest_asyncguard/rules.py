@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from pytest_asyncguard.frames import Frame
@@ -289,3 +289,67 @@ def entry_name(stack: list[Frame], is_user: Callable[[Frame], bool]) -> str | No
             continue
         entry = f"{public}.{func}"
     return entry
+
+
+#: One-time lazy initialisation in the standard library that every async web
+#: stack triggers, the import system, and debuggers: allowed when any frame of
+#: the stack is in one of these (module prefix, functions; empty = any).
+BUILTIN_ALLOW: tuple[tuple[str, frozenset[str]], ...] = (
+    ("importlib._bootstrap", frozenset({"_find_and_load", "_load_unlocked", "_find_spec"})),
+    ("importlib._bootstrap_external", frozenset()),
+    ("zipimport", frozenset()),
+    ("linecache", frozenset()),
+    ("mimetypes", frozenset()),
+    ("tempfile", frozenset({"_get_default_tempdir", "gettempdir", "_candidate_tempdir_list"})),
+    ("zoneinfo", frozenset()),
+    ("platform", frozenset()),
+    ("pdb", frozenset()),
+    ("bdb", frozenset()),
+    ("cmd", frozenset()),
+    ("selectors", frozenset()),
+    (
+        "asyncio.base_events",
+        frozenset(
+            {
+                "subprocess_exec",
+                "subprocess_shell",
+                "shutdown_default_executor",
+                "_do_shutdown",
+                "create_server",
+                "sendfile",
+            }
+        ),
+    ),
+    ("asyncio.base_subprocess", frozenset()),
+    ("asyncio.unix_events", frozenset()),
+)
+_BUILTIN_BY_MODULE = dict(BUILTIN_ALLOW)
+
+
+def builtin_allowed(module: str, function: str) -> bool:
+    """Is code of ``module.function`` in the built-in allowlist (a module or its parent)?"""
+    while module:
+        funcs = _BUILTIN_BY_MODULE.get(module)
+        if funcs is not None and (not funcs or function in funcs):
+            return True
+        module = module.rpartition(".")[0]
+    return False
+
+
+def allowed_caller(frame: FrameType | None, rule: Rule, builtin: bool) -> bool:
+    """A known-fine caller or built-in allowlisted code is on the stack.
+
+    Walks the raw frames without building anything, so the guard can skip
+    recording calls the policy would discard anyway (asyncio's debug mode calls
+    ``linecache.checkcache`` for every new task, for one).
+    """
+    callers = rule.known_callers
+    while frame is not None:
+        code = frame.f_code
+        if builtin and builtin_allowed(frame.f_globals.get("__name__") or "", code.co_name):
+            return True
+        for suffix, funcs in callers:
+            if code.co_name in funcs and code.co_filename.replace("\\", "/").endswith(suffix):
+                return True
+        frame = frame.f_back
+    return False

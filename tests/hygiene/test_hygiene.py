@@ -166,3 +166,46 @@ def test_checks_select_what_is_enforced(ag: pytest.Pytester) -> None:
         """,
     )
     result.assert_outcomes(passed=1)
+
+
+def test_tracking_does_not_keep_tasks_alive(ag: pytest.Pytester) -> None:
+    """Code under test that relies on a task being collected behaves the same."""
+    result = run(
+        ag,
+        """
+        import asyncio, gc, weakref, pytest
+
+        async def boom():
+            raise ValueError("collected")
+
+        @pytest.mark.asyncio
+        async def test_collected_task_is_freed_and_still_reported():
+            task = asyncio.create_task(boom())
+            await asyncio.sleep(0.01)
+            ref = weakref.ref(task)
+            del task
+            gc.collect()
+            assert ref() is None
+
+        @pytest.mark.asyncio
+        async def test_pending_task_collected():
+            async def forever():
+                await asyncio.get_running_loop().create_future()
+            asyncio.create_task(forever())
+            await asyncio.sleep(0)
+            gc.collect()
+        """,
+    )
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_collected_task_is_freed_and_still_reported*",
+            "asyncguard: task boom() raised ValueError: collected and nobody retrieved it, "
+            "created at test_it.py:8 *",
+            "*test_pending_task_collected*",
+            "asyncguard: task *forever() leaked: created at test_it.py:19, "
+            "collected while still pending *",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Task exception was never retrieved*")
+    result.stdout.no_fnmatch_line("*Task was destroyed but it is pending*")
