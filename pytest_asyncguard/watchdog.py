@@ -62,7 +62,8 @@ def _debug_tracer(tracer: Any) -> bool:
 
 
 def _task_stack(handle: Any) -> list[Frame]:
-    """Where a task's coroutine stands now: the best guess when no snapshot was taken."""
+    """The best guess when no snapshot was taken (a C call held the GIL throughout):
+    where a task's coroutine stands now, or the callback's function."""
     task = getattr(getattr(handle, "_callback", None), "__self__", None)
     get_coro = getattr(task, "get_coro", None)
     coro = get_coro() if get_coro is not None else None
@@ -70,7 +71,16 @@ def _task_stack(handle: Any) -> list[Frame]:
     while coro is not None and frame is None:
         coro = getattr(coro, "cr_await", None)
         frame = getattr(coro, "cr_frame", None)
-    return capture(frame) if frame is not None else []
+    if frame is not None:
+        return capture(frame)
+    # a plain callback (call_soon, call_later): name its function at least
+    callback = getattr(handle, "_callback", None)
+    code = getattr(getattr(callback, "__func__", callback), "__code__", None)
+    if code is None:
+        return []
+    name = getattr(code, "co_qualname", code.co_name)
+    module = getattr(callback, "__module__", None) or ""
+    return [Frame(code.co_filename, code.co_firstlineno, name, module)]
 
 
 class Watchdog:
