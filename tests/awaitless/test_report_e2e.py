@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import coverage.control  # noqa: F401 - see below
+import coverage  # imported here on purpose, see below
 import pytest
 
 from pytest_asyncguard.awaitless_plugin import FAIL_UNDER_MESSAGE
@@ -25,7 +25,7 @@ from pytest_asyncguard.report import asyncfuncs
 # second time in one process.
 
 SHOP = Path(__file__).parent / "data" / "orders.py"
-ACCEPTANCE = Path("/work/shared/acceptance/shop/orders.py")
+ACCEPTANCE = Path(__file__).resolve().parents[3] / "shared" / "acceptance" / "shop" / "orders.py"
 
 DUMP_RESULT = """
 import json, pathlib
@@ -37,6 +37,22 @@ def pytest_sessionfinish(session):
     if plugin is not None and plugin.result is not None:
         pathlib.Path("result.json").write_text(json.dumps(plugin.result.to_dict()))
 """
+
+
+def not_under_outer_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """asyncguard reads a coverage measurement that is already running instead of
+    starting its own. When this suite itself runs under coverage (tox's xdist-cov),
+    that measurement covers pytest_asyncguard, not the inner ``shop``: skip the
+    tests of asyncguard's own measurement there, and keep subprocesses unmeasured."""
+    if coverage.Coverage.current() is not None:
+        pytest.skip("an outer coverage run is measuring this process")
+    unmeasured_subprocesses(monkeypatch)
+
+
+def unmeasured_subprocesses(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "COV_CORE_SOURCE"):
+        monkeypatch.delenv(name, raising=False)
+
 
 SHOP_TESTS = """
 import asyncio
@@ -113,7 +129,10 @@ EXPECTED_RUNTIME = {
 NO_BENCHMARK = ("-p", "no:benchmark")  # it warns under xdist, an error here
 
 
-def test_acceptance_shop_without_coverage_plugin(shop: pytest.Pytester) -> None:
+def test_acceptance_shop_without_coverage_plugin(
+    shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_under_outer_coverage(monkeypatch)
     args = use_plugin(shop, sources=["shop"])
     result = shop.runpytest(*args)
     result.assert_outcomes(passed=2)
@@ -159,6 +178,7 @@ def test_xdist_workers_measure_and_controller_combines(
     # Under pytest-cov this also proves the ordering: were our runtestloop wrapper
     # inside pytest-cov's, the controller would read its data before the workers'
     # data was combined, and nothing would have run.
+    unmeasured_subprocesses(monkeypatch)
     args = use_plugin(shop, sources=["shop"])
     private_tmp = shop.mkdir("tmp")  # where the controller's data folder goes
     monkeypatch.setenv("TMPDIR", str(private_tmp))
@@ -221,7 +241,10 @@ def test_syntax_error_file_is_skipped(shop: pytest.Pytester) -> None:
     )
 
 
-def test_sources_default_to_coverage_config(shop: pytest.Pytester) -> None:
+def test_sources_default_to_coverage_config(
+    shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_under_outer_coverage(monkeypatch)
     args = use_plugin(shop, sources=[])
     shop.path.joinpath(".coveragerc").write_text("[run]\nsource = shop\n")
     result = shop.runpytest(*args)
