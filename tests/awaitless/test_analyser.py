@@ -289,7 +289,7 @@ def test_folders_skip_hidden_and_caches(tmp_path: Path) -> None:
 
 
 def test_acceptance_shop(tmp_path: Path) -> None:
-    shop = Path("/work/shared/acceptance/shop")
+    shop = Path(__file__).resolve().parents[3] / "shared" / "acceptance" / "shop"
     if not shop.is_dir():
         pytest.skip("acceptance corpus not present")
     analysis = analyse_paths([shop], root=shop.parent)
