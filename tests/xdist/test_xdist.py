@@ -105,7 +105,13 @@ def _normalise(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_xdist_report_equals_serial(pytester: pytest.Pytester) -> None:
+def test_xdist_report_equals_serial(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # when this suite runs under coverage, its subprocesses must not be measured
+    # by it: asyncguard would read that measurement instead of its own
+    for name in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "COV_CORE_SOURCE"):
+        monkeypatch.delenv(name, raising=False)
     pytester.makeini(INI)
     pytester.mkpydir("app")
     pytester.makepyfile(**{"app/service": APP, "test_it": TESTS})
