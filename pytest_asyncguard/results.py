@@ -2,8 +2,8 @@
 
 Detectors create :class:`Violation` objects, the plugin groups them per test
 into :class:`TestRecord`, and reporters read a :class:`RunResults` at the end.
-Everything converts to and from plain dicts so that an xdist worker can ship it
-to the controller. Nothing here imports pytest.
+A violation converts to and from a plain dict: that is how it travels from an
+xdist worker to the controller, on the test report. Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -105,16 +105,6 @@ class TestRecord:
             "location": self.location,
         }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TestRecord:
-        return cls(
-            nodeid=data["nodeid"],
-            outcome=data.get("outcome", "passed"),
-            requirements=list(data.get("requirements", [])),
-            violations=[Violation.from_dict(v) for v in data.get("violations", [])],
-            location=data.get("location"),
-        )
-
 
 @dataclass
 class RunResults:
@@ -138,33 +128,3 @@ class RunResults:
 
     def violations(self) -> list[tuple[TestRecord, Violation]]:
         return [(t, v) for t in self.tests.values() for v in t.violations]
-
-    def merge(self, other: RunResults) -> None:
-        """Add another run's results (an xdist worker's) to this one."""
-        for nodeid, rec in other.tests.items():
-            mine = self.tests.get(nodeid)
-            if mine is None:
-                self.tests[nodeid] = rec
-            else:
-                mine.outcome = rec.outcome if rec.outcome != "passed" else mine.outcome
-                for v in rec.violations:
-                    mine.add(v)
-        self.used_patterns |= other.used_patterns
-        self.known_patterns |= other.known_patterns
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tests": [t.to_dict() for t in self.tests.values()],
-            "used_patterns": sorted(self.used_patterns),
-            "known_patterns": sorted(self.known_patterns),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunResults:
-        res = cls()
-        for t in data.get("tests", []):
-            rec = TestRecord.from_dict(t)
-            res.tests[rec.nodeid] = rec
-        res.used_patterns = set(data.get("used_patterns", []))
-        res.known_patterns = set(data.get("known_patterns", []))
-        return res
