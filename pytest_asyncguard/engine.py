@@ -73,6 +73,14 @@ class Engine:
 
     def end(self, phase: str, test: TestPolicy, *, last: bool = False) -> list[Violation]:
         """Close a phase: the violations it produced, in the order they happened."""
+        if not (
+            self.recorder.hits
+            or self.watchdog.stalls
+            or self.hygiene.findings
+            or self.hygiene.tracking
+        ):
+            self.recorder.context = None  # the common case: nothing happened
+            return []
         if last:
             self.hygiene.end_test()
         else:

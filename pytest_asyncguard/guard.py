@@ -13,6 +13,7 @@ nothing else.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import functools
 import os
@@ -36,6 +37,11 @@ except ImportError:  # pragma: no cover
 
 _get_running_loop = events._get_running_loop
 _perf = time.perf_counter
+
+# Each lock type's own acquire, taken before anything is patched.
+_PRISTINE_ACQUIRE: dict[Any, Callable[..., Any]] = {
+    t: t.acquire for t in (type(_thread.allocate_lock()), _thread.RLock)
+}
 
 #: a lock or wait shorter than this did not really wait: an uncontended lock
 #: that raced, a worker thread that was already finishing, or the loop's thread
@@ -145,28 +151,40 @@ class Guard:
             return hit
 
         if rule.is_wait:
+            # the type's own acquire, to test "free?" without going through a wrapper
+            try_lock = _PRISTINE_ACQUIRE[rule.owner]
 
-            def waiter(lock: Any, *args: Any, **kwargs: Any) -> Any:
-                if _get_running_loop() is None or local.busy:
-                    return original(lock, *args, **kwargs)
-                blocking = args[0] if args else kwargs.get("blocking", True)
-                timeout = args[1] if len(args) > 1 else kwargs.get("timeout", -1)
-                if not blocking or timeout == 0 or lock.acquire(False):
-                    if not blocking or timeout == 0:
-                        return original(lock, *args, **kwargs)
-                    return True  # acquired at once; __enter__ returns True too
+            def waited(lock: Any, call: Callable[..., Any], *args: Any) -> Any:
                 start = _perf()
-                result = original(lock, *args, **kwargs)
-                waited = _perf() - start
-                if waited >= INSTANT_WAIT:
+                result = call(lock, *args)
+                seconds = _perf() - start
+                if seconds >= INSTANT_WAIT:
                     local.busy = True
                     try:
-                        record(waited)
+                        record(seconds)
                     finally:
                         local.busy = False
                 return result
 
-            return waiter
+            if rule.attr == "__enter__":
+
+                def enter(lock: Any) -> Any:
+                    if _get_running_loop() is None or local.busy:
+                        return original(lock)
+                    if try_lock(lock, False):
+                        return True  # it was free: taken at once, as __enter__ returns
+                    return waited(lock, original)
+
+                return enter
+
+            def acquire(lock: Any, blocking: bool = True, timeout: float = -1) -> Any:
+                if _get_running_loop() is None or local.busy or not blocking or timeout == 0:
+                    return original(lock, blocking, timeout)
+                if try_lock(lock, False):
+                    return True  # it was free: taken at once
+                return waited(lock, original, blocking, timeout)
+
+            return acquire
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if _get_running_loop() is None or local.busy:

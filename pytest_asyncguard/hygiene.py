@@ -110,7 +110,7 @@ class Hygiene:
                     self._tracked[id(task)] = _Tracked(
                         weakref.ref(task),
                         _coro_name(coro, task),
-                        capture(sys._getframe(1), 16),
+                        capture(sys._getframe(1), 8),
                         ctx,
                     )
             return task
@@ -164,6 +164,11 @@ class Hygiene:
 
         return warn_unawaited
 
+    @property
+    def tracking(self) -> bool:
+        """Tasks of the current test are still being watched."""
+        return bool(self._tracked)
+
     # -- checks -------------------------------------------------------------
     def _found(self, kind: str, tracked: _Tracked, detail: str) -> None:
         self.findings.append(Finding(kind, tracked.name, tracked.stack, tracked.context, detail))
@@ -196,12 +201,11 @@ def _runner_modules() -> list[Any]:
     """Modules whose ``_cancel_all_tasks`` an ``asyncio.Runner`` calls at shutdown."""
     import importlib
 
+    names = ["asyncio.runners"]
+    if sys.version_info < (3, 11):  # no asyncio.Runner: these bring their own
+        names += ["backports.asyncio.runner.runner", "anyio._backends._asyncio"]
     modules: list[Any] = []
-    for name in (
-        "asyncio.runners",
-        "backports.asyncio.runner.runner",  # pytest-asyncio's Runner on Python 3.10
-        "anyio._backends._asyncio",  # anyio's own Runner on Python 3.10
-    ):
+    for name in names:
         try:
             module = importlib.import_module(name)
         except ImportError:

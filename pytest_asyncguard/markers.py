@@ -85,10 +85,9 @@ def requirements(item: pytest.Item) -> list[str]:
     return ids
 
 
-def known_patterns(item: pytest.Item) -> set[str]:
-    """Labels of every allow_blocking pattern that applies to this test."""
-    policy = test_policy(item)
-    labels = {label for _, label in policy.patterns}
+def labels(policy: TestPolicy) -> set[str]:
+    """Labels of every allow_blocking pattern of a test, for the unused-pattern list."""
+    found = {label for _, label in policy.patterns}
     if policy.allow_all:
-        labels.add(policy.allow_all)
-    return labels
+        found.add(policy.allow_all)
+    return found

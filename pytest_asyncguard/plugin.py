@@ -29,7 +29,7 @@ from pytest_asyncguard.warnings import AsyncGuardWarning
 SETTINGS_KEY = pytest.StashKey[Settings]()
 POLICY_KEY = pytest.StashKey[TestPolicy]()
 REQUIREMENTS_KEY = pytest.StashKey[list[str]]()
-PHASES_KEY = pytest.StashKey[dict[str, list[Violation]]]()
+_NO_POLICY = TestPolicy()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -116,9 +116,13 @@ class AsyncGuard:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Marker arguments are checked here, so a bad one stops the run before any test.
         for item in items:
-            item.stash[POLICY_KEY] = markers.test_policy(item)
-            item.stash[REQUIREMENTS_KEY] = markers.requirements(item)
-            self.results.known_patterns |= markers.known_patterns(item)
+            policy = markers.test_policy(item)
+            if policy != _NO_POLICY:  # most tests have no marker: share one policy
+                item.stash[POLICY_KEY] = policy
+                self.results.known_patterns |= markers.labels(policy)
+            requirements = markers.requirements(item)
+            if requirements:
+                item.stash[REQUIREMENTS_KEY] = requirements
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, Any, Any]:
@@ -136,47 +140,55 @@ class AsyncGuard:
         self.engine.watchdog.debug_epoch += 1
 
     # -- phases -------------------------------------------------------------
-    def _phase(self, item: pytest.Item, phase: str) -> Generator[None, Any, Any]:
-        test = item.stash.get(POLICY_KEY, None) or TestPolicy()
-        self.engine.begin(item.nodeid, phase, test)
+    # A phase opens in pytest_runtest_setup/call/teardown (tryfirst, so before
+    # fixtures and pytest-asyncio run) and closes in pytest_runtest_makereport,
+    # which pytest calls right after each phase: plain hooks, one wrapper.
+    def _begin(self, item: pytest.Item, phase: str) -> None:
+        self.engine.begin(item.nodeid, phase, item.stash.get(POLICY_KEY, _NO_POLICY))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._begin(item, "setup")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self._begin(item, "call")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self._begin(item, "teardown")
+
+    def _end(self, item: pytest.Item, phase: str) -> list[Violation]:
+        test = item.stash.get(POLICY_KEY, _NO_POLICY)
         try:
-            return (yield)
-        finally:
-            try:
-                found = self.engine.end(phase, test, last=phase == "teardown")
-                for v in found:
-                    v.baselined = not v.allowed and self.is_baselined(item.nodeid, v)
-            except Exception as exc:  # never turn a green suite red by our own bug
-                self.internal_errors.append(f"{item.nodeid} ({phase}): {exc!r}")
-                found = []
-            item.stash.setdefault(PHASES_KEY, {})[phase] = found
-            if self.settings.mode == "warn":
-                for v in found:
-                    if not v.allowed and not v.baselined:
-                        warnings.warn(AsyncGuardWarning(v.message), stacklevel=1)
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
-        return (yield from self._phase(item, "setup"))
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
-        return (yield from self._phase(item, "call"))
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
-        return (yield from self._phase(item, "teardown"))
+            found = self.engine.end(phase, test, last=phase == "teardown")
+            for v in found:
+                v.baselined = not v.allowed and self.is_baselined(item.nodeid, v)
+        except Exception as exc:  # never turn a green suite red by our own bug
+            self.internal_errors.append(f"{item.nodeid} ({phase}): {exc!r}")
+            return []
+        return found
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        found = item.stash.get(PHASES_KEY, {}).get(call.when, [])
-        report.asyncguard = [v.to_dict() for v in found]  # type: ignore[attr-defined]
-        report.asyncguard_requirements = item.stash.get(REQUIREMENTS_KEY, [])  # type: ignore[attr-defined]
+        found = self._end(item, call.when)
         failing = [v for v in found if not v.allowed and not v.baselined]
-        if failing and self.settings.mode == "strict" and not report.skipped:
+        fail = self.settings.mode == "strict"
+        if failing and not fail:  # warn mode
+            for v in failing:
+                try:
+                    warnings.warn(AsyncGuardWarning(v.message), stacklevel=1)
+                except AsyncGuardWarning:
+                    fail = True  # the user's filters turn these warnings into errors
+        report = yield
+        if found:  # plain dicts: xdist carries them to the controller
+            report.asyncguard = [v.to_dict() for v in found]  # type: ignore[attr-defined]
+        requirements = item.stash.get(REQUIREMENTS_KEY, None)
+        if requirements:
+            report.asyncguard_requirements = requirements  # type: ignore[attr-defined]
+        if failing and fail and not report.skipped:
             original = report.longrepr if report.failed else None
             report.outcome = "failed"
             report.longrepr = ViolationRepr(failing, original)  # type: ignore[assignment]
