@@ -1,10 +1,10 @@
 """pytest hooks only: each reads settings and delegates to the plain modules.
 
-What happens when a test runs: every phase (setup, call, teardown) is wrapped;
-before it, the engine learns which test and phase is running; after it, the
-engine returns the phase's violations. They travel on the phase's TestReport
-(``report.asyncguard``, plain dicts, so xdist carries them), and in strict mode
-a phase with violations that are neither allowed nor baselined is failed.
+What happens when a test runs: before each phase (setup, call, teardown) the
+engine learns which test and phase is running; when pytest makes the phase's
+report, the engine returns the phase's violations. They travel on that
+TestReport (``report.asyncguard``, plain dicts, so xdist carries them), and in
+strict mode a phase with violations neither allowed nor baselined is failed.
 """
 
 from __future__ import annotations
