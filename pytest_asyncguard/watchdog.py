@@ -15,6 +15,8 @@ two clock reads and a dict update. No pytest import here.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 import threading
 import time
@@ -43,14 +45,30 @@ class Stall:
 
 
 class _Slot:
-    __slots__ = ("epoch", "hits", "hits_start", "stack", "start")
+    __slots__ = ("epoch", "gc_before", "hits", "hits_start", "stack", "start")
 
-    def __init__(self, start: float, hits: list[Hit], epoch: int) -> None:
+    def __init__(self, start: float, hits: list[Hit], epoch: int, gc_before: float) -> None:
         self.start = start
         self.hits = hits
         self.hits_start = len(hits)
         self.stack: list[Frame] | None = None
         self.epoch = epoch
+        self.gc_before = gc_before
+
+
+class _GcClock:
+    """Seconds spent in garbage collection: a pause of the whole interpreter, which
+    no code can avoid by awaiting, so it is taken out of a callback's time."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = _perf()
+        else:
+            self.total += _perf() - self._started
 
 
 def _debug_tracer(tracer: Any) -> bool:
@@ -92,6 +110,7 @@ class Watchdog:
         self.debug_epoch = 0
         self._running: dict[int, _Slot] = {}
         self._original: Callable[[Any], Any] | None = None
+        self._gc_clock = _GcClock()
         self._wake = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -104,17 +123,21 @@ class Watchdog:
         running = self._running
         recorder = self.recorder
         watchdog = self
+        gc_clock = self._gc_clock
+        gc.callbacks.append(gc_clock)
 
         def _run(handle: Any) -> Any:
             if recorder.context is None:
                 return original(handle)
             tid = _get_ident()
             previous = running.get(tid)
-            slot = running[tid] = _Slot(_perf(), recorder.hits, watchdog.debug_epoch)
+            slot = running[tid] = _Slot(
+                _perf(), recorder.hits, watchdog.debug_epoch, gc_clock.total
+            )
             try:
                 return original(handle)
             finally:
-                duration = _perf() - slot.start
+                duration = _perf() - slot.start - (gc_clock.total - slot.gc_before)
                 if previous is None:
                     del running[tid]
                 else:
@@ -132,6 +155,8 @@ class Watchdog:
             return
         events.Handle._run = self._original  # type: ignore[method-assign,assignment]
         self._original = None
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._gc_clock)
         self._stop = True
         self._wake.set()
         if self._thread is not None:

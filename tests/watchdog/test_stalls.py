@@ -212,3 +212,31 @@ def test_breakpoint_prompt_is_not_a_stall(ag: pytest.Pytester) -> None:
     )
     assert "1 passed" in result.stdout.str(), result.stdout.str()
     result.stdout.no_fnmatch_line("*asyncguard: loop stall*")
+
+
+def test_garbage_collection_pauses_are_not_stalls() -> None:
+    """A full collection of a big heap pauses every thread; no code can await it away."""
+    import gc
+
+    recorder = Recorder()
+    recorder.context = "test"
+    dog = Watchdog(recorder)
+    dog.threshold = 0.02
+    junk = [[i] for i in range(1_000_000)]
+    start = time.perf_counter()
+    gc.collect()
+    pause = time.perf_counter() - start
+    if pause < 0.04:
+        pytest.skip(f"a full collection took only {pause:.3f} s here")
+    dog.install()
+    try:
+
+        async def main() -> None:
+            await asyncio.sleep(0)
+            gc.collect()
+
+        asyncio.run(main())
+    finally:
+        dog.uninstall()
+        del junk
+    assert dog.drain() == []
