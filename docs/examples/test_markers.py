@@ -10,6 +10,7 @@ import pytest
 async def test_cache_warm_up() -> None:
     db = sqlite3.connect(":memory:")
     assert db.execute("SELECT 1").fetchone() == (1,)
+    db.close()
 
 
 @pytest.mark.asyncio

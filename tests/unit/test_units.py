@@ -172,7 +172,7 @@ def test_debug_tracer_and_task_stack_fallbacks() -> None:
         def _callback(self) -> None:
             pass
 
-    assert next(f.function for f in _task_stack(Handle())).endswith("Handle._callback")
+    assert next(f.function for f in _task_stack(Handle())).endswith("_callback")
     assert _task_stack(object()) == []
 
 
