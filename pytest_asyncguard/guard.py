@@ -92,10 +92,6 @@ class Guard:
         self._originals: list[tuple[Any, str, Any]] = []
         self._wrappers: dict[int, tuple[Any, Any]] = {}
 
-    @property
-    def installed(self) -> bool:
-        return bool(self._originals)
-
     def install(self) -> None:
         if self._originals:
             return

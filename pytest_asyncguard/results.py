@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 KINDS = ("blocking-call", "loop-stall", "never-awaited", "task-exception", "leaked-task")
-PHASES = ("setup", "call", "teardown")
 
 
 @dataclass
