@@ -7,7 +7,7 @@ The plugin calls :meth:`Engine.begin` when a test phase starts and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pytest_asyncguard.frames import Locator
 from pytest_asyncguard.guard import Guard, Recorder
@@ -21,8 +21,9 @@ from pytest_asyncguard.watchdog import Watchdog
 EXPLAINED_SHARE = 0.5
 
 
-@dataclass(frozen=True)
-class PhaseContext:
+class PhaseContext(NamedTuple):
+    """Which test phase is running: set on the recorder, kept on every detection."""
+
     nodeid: str
     phase: str
 
