@@ -143,37 +143,38 @@ def test_markers_are_registered(ag: pytest.Pytester) -> None:
     )
 
 
-def test_nothing_left_patched_after_the_session(ag: pytest.Pytester) -> None:
+def _patch_targets() -> dict[str, object]:
+    """Everything asyncguard patches, as the interpreter has it right now."""
+    import asyncio.base_events
     import asyncio.events
     import builtins
     import socket
+    import sqlite3
     import threading
+    import warnings
 
-    before = (
-        time.sleep,
-        builtins.open,
-        os.stat,
-        socket.getaddrinfo,
-        threading.Lock().acquire.__func__
-        if hasattr(threading.Lock().acquire, "__func__")
-        else None,
-        asyncio.events.Handle._run,
-    )
-    lock_acquire = type(threading.Lock()).acquire
+    lock, rlock = type(threading.Lock()), type(threading.RLock())
+    return {
+        "time.sleep": time.sleep,
+        "builtins.open": builtins.open,
+        "os.stat": os.stat,
+        "socket.getaddrinfo": socket.getaddrinfo,
+        "sqlite3.Connection.execute": sqlite3.Connection.execute,
+        "Lock.acquire": lock.acquire,
+        "Lock.__enter__": lock.__enter__,
+        "RLock.acquire": rlock.acquire,
+        "Handle._run": asyncio.events.Handle._run,
+        "BaseEventLoop.create_task": asyncio.base_events.BaseEventLoop.create_task,
+        "_warn_unawaited_coroutine": getattr(warnings, "_warn_unawaited_coroutine", None),
+        "_c_ leftovers": [n for n in vars(lock) if n.startswith("_c_")],
+    }
+
+
+def test_nothing_left_patched_after_the_session(ag: pytest.Pytester) -> None:
+    before = _patch_targets()
     ag.makepyfile(test_it=ASYNC_SLEEP)
     ag.runpytest().assert_outcomes(failed=1)
-    after = (
-        time.sleep,
-        builtins.open,
-        os.stat,
-        socket.getaddrinfo,
-        threading.Lock().acquire.__func__
-        if hasattr(threading.Lock().acquire, "__func__")
-        else None,
-        asyncio.events.Handle._run,
-    )
-    assert before == after
-    assert type(threading.Lock()).acquire is lock_acquire
+    assert _patch_targets() == before
 
 
 def test_autoload_disabled_then_p_asyncguard(
