@@ -150,26 +150,36 @@ def _extra() -> list[Rule]:
     return rules
 
 
+# Waits asyncguard also lets through: executor housekeeping when a
+# `with ThreadPoolExecutor()` block exits (joining idle workers). A shutdown
+# that really waits for running work still holds the loop: a loop stall.
+_EXTRA_LOCK_CALLERS = [("concurrent/futures/thread.py", frozenset({"shutdown"}))]
+
+
 def catalogue() -> list[Rule]:
     """Every rule, blockbuster's first; asyncguard's override the same attribute.
 
-    An overriding rule keeps blockbuster's known callers (``Thread.start``
-    waiting for its thread, ``ThreadPoolExecutor.submit``): its own test of
-    "harmless" replaces blockbuster's, the list of fine callers stays.
+    An overriding rule keeps blockbuster's known callers: its own test of
+    "harmless" replaces blockbuster's, the list of fine callers stays. Every
+    lock rule (``acquire``, ``acquire_lock``, ``__enter__``, ``Lock`` and
+    ``RLock``) shares blockbuster's lock callers (``Thread.start`` waiting for
+    its thread, ``ThreadPoolExecutor.submit``).
     """
     by_target: dict[tuple[int, str], Rule] = {}
-    lock_callers: list[tuple[str, frozenset[str]]] = []
+    lock_callers: list[tuple[str, frozenset[str]]] = list(_EXTRA_LOCK_CALLERS)
     for rule in [*_from_blockbuster(), *_extra()]:
         key = (id(rule.owner), rule.attr)
         old = by_target.get(key)
         if old is not None and old.known_callers and not rule.known_callers:
             rule.known_callers = old.known_callers
-        if rule.name == "threading.Lock.acquire" and rule.known_callers:
-            lock_callers = rule.known_callers
-        elif rule.name == "threading.RLock.acquire" and not rule.known_callers:
-            rule.known_callers = lock_callers
+        if old is not None and old.name == "threading.Lock.acquire":
+            lock_callers += [c for c in old.known_callers if c not in lock_callers]
         by_target[key] = rule
-    return list(by_target.values())
+    rules = list(by_target.values())
+    for rule in rules:
+        if rule.is_wait:
+            rule.known_callers = lock_callers
+    return rules
 
 
 # The async alternative, by the prefix of the reported name (longest match wins).

@@ -243,3 +243,21 @@ def test_garbage_collection_pauses_are_not_stalls() -> None:
             dog.uninstall()
             del junk
     assert dog.drain() == []
+
+
+def test_executor_shutdown_that_really_waits_is_a_stall(ag: pytest.Pytester) -> None:
+    """Idle-worker housekeeping at `with ThreadPoolExecutor()` exit is not a blocking
+    call, but waiting there for running work still holds the loop."""
+    result = run(
+        ag,
+        """
+        import concurrent.futures, time, pytest
+
+        @pytest.mark.asyncio
+        async def test_waits_for_work():
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(time.sleep, 0.3)
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["asyncguard: loop stall of 0.* s in test_waits_for_work() at *"])
