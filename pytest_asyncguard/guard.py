@@ -24,7 +24,7 @@ import weakref
 from asyncio import events
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from pytest_asyncguard.frames import Frame, capture, is_stdlib
@@ -132,18 +132,18 @@ class Guard:
     def _wrap(self, rule: Rule, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self.recorder
         local = recorder._local
-        hits = recorder  # late-bound: drain() swaps the list
         harmless = rule.harmless
         name = rule.name
 
-        def record(duration: float | None) -> Hit | None:
+        def record(caller: FrameType, duration: float | None) -> Hit | None:
+            """A hit for the call made in ``caller`` (the frame that called the wrapper)."""
             ctx = recorder.context
             if ctx is None or not recorder.enabled:
                 return None
-            if allowed_caller(sys._getframe(2), rule, self.builtin_allow):
+            if allowed_caller(caller, rule, self.builtin_allow):
                 return None
-            hit = Hit(name, capture(sys._getframe(2)), threading.get_ident(), ctx, duration)
-            hits.hits.append(hit)
+            hit = Hit(name, capture(caller), threading.get_ident(), ctx, duration)
+            recorder.hits.append(hit)  # drain() swaps the list: look it up each time
             return hit
 
         if rule.is_wait:
@@ -157,7 +157,7 @@ class Guard:
                 if seconds >= INSTANT_WAIT:
                     local.busy = True
                     try:
-                        record(seconds)
+                        record(sys._getframe(2), seconds)  # past acquire/enter
                     finally:
                         local.busy = False
                 return result
@@ -189,7 +189,7 @@ class Guard:
             hit = None
             try:
                 if not harmless(*args, **kwargs):
-                    hit = record(None)
+                    hit = record(sys._getframe(1), None)
             except Exception:
                 pass
             if hit is None:
