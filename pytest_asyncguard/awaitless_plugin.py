@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_asyncguard import coverage_join
-from pytest_asyncguard.awaitless import Analysis, analyse_paths
 from pytest_asyncguard.report import asyncfuncs
 from pytest_asyncguard.warnings import AsyncGuardWarning
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the analyser itself is imported when a report is due
+    from pytest_asyncguard.awaitless import Analysis
     from coverage import CoverageData
 
 #: workerinput key naming the folder where xdist workers leave their coverage data.
@@ -178,6 +178,8 @@ class AsyncFunctionsPlugin:
         if not self.paths:
             return
         try:
+            from pytest_asyncguard.awaitless import analyse_paths
+
             analysis = analyse_paths(self.paths, self.allow_no_await, root=self.config.rootpath)
         except Exception as exc:
             self.problems.append(f"could not analyse the sources: {exc!r}")

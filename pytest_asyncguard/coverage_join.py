@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_asyncguard.awaitless import Analysis, module_name
-
 if TYPE_CHECKING:
     from coverage import Coverage, CoverageData
+
+    from pytest_asyncguard.awaitless import Analysis
 
 #: (file, dotted module name) -> was this file measured at all?
 Scope = Callable[[Path, str], bool]
@@ -191,6 +191,8 @@ def join(analysis: Analysis, data: CoverageData, scope: Scope | None = None) -> 
     cannot be told from the definition running at import, so it stays unknown
     unless the data has arcs (branch coverage), whose entry arc tells.
     """
+    from pytest_asyncguard.awaitless import module_name
+
     measured = {_canonical(name): name for name in data.measured_files()}
     arcs = data.has_arcs()
     modules: dict[Path, str] = {}

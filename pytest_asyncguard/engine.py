@@ -28,6 +28,9 @@ class PhaseContext(NamedTuple):
     phase: str
 
 
+_new = tuple.__new__
+
+
 class Engine:
     def __init__(self, settings: Settings, rootdir: str) -> None:
         self.settings = settings
@@ -70,7 +73,8 @@ class Engine:
 
     def begin(self, nodeid: str, phase: str, test: TestPolicy) -> None:
         self.watchdog.threshold = test.stall_threshold or self.settings.stall_threshold
-        self.recorder.context = PhaseContext(nodeid, phase)
+        # tuple.__new__: the NamedTuple without its Python-level constructor
+        self.recorder.context = _new(PhaseContext, (nodeid, phase))
 
     def end(self, phase: str, test: TestPolicy, *, last: bool = False) -> list[Violation]:
         """Close a phase: the violations it produced, in the order they happened."""
@@ -78,7 +82,7 @@ class Engine:
             self.recorder.hits
             or self.watchdog.stalls
             or self.hygiene.findings
-            or self.hygiene.tracking
+            or self.hygiene.tracked
         ):
             self.recorder.context = None  # the common case: nothing happened
             return []

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import linecache
 import os
-import sysconfig
+import site
 from functools import lru_cache
-from types import FrameType
+from types import CodeType, FrameType
 from typing import NamedTuple
 
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -26,32 +26,62 @@ class Frame(NamedTuple):
     module: str
 
 
+_new = tuple.__new__  # a Frame without the Python-level NamedTuple constructor
+
+
+def _frame(code: CodeType, lineno: int | None, module: str) -> Frame:
+    name = getattr(code, "co_qualname", code.co_name)
+    return _new(Frame, (code.co_filename, lineno or code.co_firstlineno, name, module))
+
+
 def capture(frame: FrameType | None, limit: int = _MAX_DEPTH) -> list[Frame]:
     """The stack from ``frame`` outward, innermost first."""
     out: list[Frame] = []
     while frame is not None and len(out) < limit:
-        code = frame.f_code
-        out.append(
-            Frame(
-                code.co_filename,
-                frame.f_lineno or code.co_firstlineno,
-                getattr(code, "co_qualname", code.co_name),
-                frame.f_globals.get("__name__", "") or "",
-            )
-        )
+        out.append(_frame(frame.f_code, frame.f_lineno, frame.f_globals.get("__name__") or ""))
         frame = frame.f_back
     return out
 
 
-def _dirs(*names: str) -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    found = {os.path.realpath(paths[n]) + os.sep for n in names if n in paths}
-    found |= {os.path.abspath(paths[n]) + os.sep for n in names if n in paths}
+#: a stack as cheap to take as possible: (code, last instruction, module) per frame.
+RawStack = list[tuple[CodeType, int, str]]
+
+
+def capture_raw(frame: FrameType | None, limit: int) -> RawStack:
+    """:func:`capture` for the hot path (every task created): line numbers, the
+    costly part, are worked out by :func:`resolve` only for stacks that are reported."""
+    out: RawStack = []
+    while frame is not None and len(out) < limit:
+        out.append((frame.f_code, frame.f_lasti, frame.f_globals.get("__name__") or ""))
+        frame = frame.f_back
+    return out
+
+
+def resolve(raw: RawStack) -> list[Frame]:
+    return [_frame(code, _line_at(code, lasti), module) for code, lasti, module in raw]
+
+
+def _line_at(code: CodeType, lasti: int) -> int | None:
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line
+    return None
+
+
+def _dirs(paths: list[str]) -> tuple[str, ...]:
+    paths = [p for p in paths if p]
+    found = {os.path.realpath(p) + os.sep for p in paths} | {
+        os.path.abspath(p) + os.sep for p in paths
+    }
     return tuple(sorted(found))
 
 
-_STDLIB = _dirs("stdlib", "platstdlib")
-_SITE = _dirs("purelib", "platlib")
+# The stdlib is where ``os`` lives; installed packages are in the site folders
+# (both as sysconfig names them, without importing sysconfig at start-up).
+_STDLIB = _dirs([os.path.dirname(os.__file__)])
+_SITE = _dirs(
+    [*getattr(site, "getsitepackages", list)(), getattr(site, "getusersitepackages", str)()]
+)
 # Packages whose own work (capture, logging, assertion rewriting, tmp_path,
 # coverage measurement, the event-loop runner) is not the code under test.
 INFRA_PACKAGES = frozenset(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from types import FrameType, ModuleType
 from typing import Any
 
-from pytest_asyncguard.frames import Frame, capture, is_stdlib
+from pytest_asyncguard.frames import INFRA_PACKAGES, Frame, capture
 from pytest_asyncguard.rules import Rule, allowed_caller, catalogue
 
 try:  # pragma: no cover - forbiddenfruit is a blockbuster dependency on CPython
@@ -91,6 +91,9 @@ class Guard:
         self.rules: list[Rule] = []
         self._originals: list[tuple[Any, str, Any]] = []
         self._wrappers: dict[int, tuple[Any, Any]] = {}
+        #: modules loaded when the wrappers went in, and those where names were rebound
+        self._modules_before: set[str] = set()
+        self._rebound: list[ModuleType] = []
 
     def install(self) -> None:
         if self._originals:
@@ -116,7 +119,8 @@ class Guard:
         self._wrappers = {id(w): (w, o) for o, w in swaps.values()}
         # `from time import sleep` ran before the patch (a conftest imported the
         # app): point those names at the wrappers too.
-        _rebind(swaps, skip_stdlib=True)
+        self._modules_before = set(sys.modules)
+        self._rebound = _rebind(swaps, _code_under_test(sys.modules))
         _ACTIVE.add(self.recorder)
 
     def uninstall(self) -> None:
@@ -125,8 +129,11 @@ class Guard:
             _set(owner, attr, original)
         # names bound to a wrapper during the session (modules imported by the
         # tests) get the original back, so nothing stays patched
-        _rebind(self._wrappers, skip_stdlib=False)
+        before = self._modules_before
+        since = [m for name, m in list(sys.modules.items()) if name not in before]
+        _rebind(self._wrappers, [*self._rebound, *since])
         self._wrappers = {}
+        self._rebound = []
         _ACTIVE.discard(self.recorder)
 
     def _wrap(self, rule: Rule, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -207,24 +214,34 @@ class Guard:
         return wrapper
 
 
-def _rebind(swaps: dict[int, tuple[Any, Any]], *, skip_stdlib: bool) -> None:
-    """In every loaded module, replace names bound to ``swaps``' keys by the values.
+def _code_under_test(modules: dict[str, ModuleType]) -> list[ModuleType]:
+    """Loaded modules that are neither the stdlib nor test machinery (decided by name)."""
+    skip = _SKIP_TOP_LEVEL
+    return [m for name, m in list(modules.items()) if name.partition(".")[0] not in skip]
+
+
+def _rebind(swaps: dict[int, tuple[Any, Any]], modules: list[ModuleType]) -> list[ModuleType]:
+    """In ``modules``, replace names bound to ``swaps``' keys by the values; return
+    the modules where something was replaced.
 
     ``swaps`` maps ``id(old)`` to ``(old, new)``; identity is checked, so an
     object that merely reuses an id is left alone.
     """
+    changed: list[ModuleType] = []
     if not swaps:
-        return
-    for module in list(sys.modules.values()):
+        return changed
+    for module in modules:
         namespace = getattr(module, "__dict__", None)
-        if not isinstance(namespace, dict) or module.__name__.startswith(_OWN):
-            continue
-        if skip_stdlib and is_stdlib(getattr(module, "__file__", None) or "<builtin>"):
+        if not isinstance(namespace, dict) or swaps.keys().isdisjoint(map(id, namespace.values())):
+            continue  # the common case, decided in C: nothing of ours is bound here
+        if getattr(module, "__name__", "").startswith(_OWN):
             continue
         for name, value in list(namespace.items()):
             pair = swaps.get(id(value))
             if pair is not None and pair[0] is value:
                 namespace[name] = pair[1]
+        changed.append(module)
+    return changed
 
 
 def _disable_in_child() -> None:
@@ -234,6 +251,9 @@ def _disable_in_child() -> None:
 
 
 _OWN = ("pytest_asyncguard", "blockbuster")
+# Top-level packages whose names are not rebound at install: the stdlib (its
+# modules call what they imported for their own purposes) and test machinery.
+_SKIP_TOP_LEVEL = (frozenset(sys.stdlib_module_names) - {"test"}) | INFRA_PACKAGES
 _ACTIVE: weakref.WeakSet[Recorder] = weakref.WeakSet()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_disable_in_child)

@@ -10,7 +10,10 @@
   fixture, not to the test.
 * Coroutines never awaited are seen where CPython reports them
   (``warnings._warn_unawaited_coroutine``, called when the coroutine is
-  finalised), with the creation stack from coroutine origin tracking.
+  finalised). Where it was created comes from coroutine origin tracking, one
+  frame deep: every coroutine in the process pays for each frame tracked. The
+  usual case, ``fetch()`` without ``await``, drops the coroutine on the line
+  that made it, so the whole stack is taken there, when it is reported.
 No pytest import here.
 """
 
@@ -25,10 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_asyncguard.frames import Frame, capture
+from pytest_asyncguard.frames import Frame, RawStack, capture, capture_raw, resolve
 from pytest_asyncguard.guard import Recorder
 
-ORIGIN_DEPTH = 16
+ORIGIN_DEPTH = 1
+#: frames kept of the code that created a task (taken raw, resolved when reported)
+TASK_STACK_DEPTH = 8
 # Coroutines that are the test runner's own long-lived tasks.
 _RUNNER_TASKS = frozenset({"TestRunner._run_tests_and_fixtures"})
 
@@ -49,7 +54,7 @@ class _Tracked:
 
     ref: weakref.ref[asyncio.Task[Any]]
     name: str
-    stack: list[Frame]
+    stack: RawStack
     context: object
 
 
@@ -65,8 +70,9 @@ class Hygiene:
         self.wide_fixture_depth = 0
         self.track_tasks = True
         self.track_coroutines = True
-        #: by id(task); an entry is dropped when its task is collected or done
-        self._tracked: dict[int, _Tracked] = {}
+        #: the tasks of the current test, by id(task); an entry is dropped when its
+        #: task is collected or done
+        self.tracked: dict[int, _Tracked] = {}
         self._patches: list[tuple[Any, str, Any]] = []
         self._old_depth = 0
 
@@ -92,7 +98,7 @@ class Hygiene:
         while self._patches:
             owner, attr, original = self._patches.pop()
             setattr(owner, attr, original)
-        self._tracked.clear()
+        self.tracked.clear()
 
     def _patch(self, owner: Any, attr: str, make: Callable[[Any], Any]) -> None:
         original = getattr(owner, attr)
@@ -102,15 +108,15 @@ class Hygiene:
     def _wrap_create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             task = original(loop, coro, *args, **kwargs)
-            self._tracked.pop(id(task), None)  # an id reused after a task was collected
+            self.tracked.pop(id(task), None)  # an id reused after a task was collected
             ctx = self.recorder.context
             if ctx is not None and self.wide_fixture_depth == 0 and self.recorder.enabled:
                 code = getattr(coro, "cr_code", None)
                 if getattr(code, "co_qualname", None) not in _RUNNER_TASKS:
-                    self._tracked[id(task)] = _Tracked(
+                    self.tracked[id(task)] = _Tracked(
                         weakref.ref(task),
                         _coro_name(coro, task),
-                        capture(sys._getframe(1), 8),
+                        capture_raw(sys._getframe(1), TASK_STACK_DEPTH),
                         ctx,
                     )
             return task
@@ -122,7 +128,7 @@ class Hygiene:
 
         def call_exception_handler(loop: Any, context: dict[str, Any]) -> Any:
             task = context.get("task") or context.get("future")
-            tracked = self._tracked.pop(id(task), None) if task is not None else None
+            tracked = self.tracked.pop(id(task), None) if task is not None else None
             if tracked is None:
                 return original(loop, context)
             message = str(context.get("message", ""))
@@ -141,7 +147,7 @@ class Hygiene:
     def _wrap_cancel_all(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def cancel_all(loop: Any) -> Any:
             for task in asyncio.all_tasks(loop):
-                tracked = self._tracked.pop(id(task), None)
+                tracked = self.tracked.pop(id(task), None)
                 if tracked is not None:
                     self._found("leaked-task", tracked, "cancelled when the event loop shut down")
             return original(loop)
@@ -155,6 +161,9 @@ class Hygiene:
                 return original(coro)
             origin = getattr(coro, "cr_origin", None) or ()
             stack = [Frame(f, line, func, "") for f, line, func in origin]
+            here = capture(sys._getframe(1), 16)  # where the coroutine is let go
+            if stack and here and here[0][:2] == stack[0][:2]:
+                stack = here  # dropped where it was made: the same line, full stack
             code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
             if not stack and code is not None:
                 stack = [Frame(code.co_filename, code.co_firstlineno, code.co_name, "")]
@@ -164,21 +173,17 @@ class Hygiene:
 
         return warn_unawaited
 
-    @property
-    def tracking(self) -> bool:
-        """Tasks of the current test are still being watched."""
-        return bool(self._tracked)
-
     # -- checks -------------------------------------------------------------
     def _found(self, kind: str, tracked: _Tracked, detail: str) -> None:
-        self.findings.append(Finding(kind, tracked.name, tracked.stack, tracked.context, detail))
+        stack = resolve(tracked.stack)
+        self.findings.append(Finding(kind, tracked.name, stack, tracked.context, detail))
 
     def check_done(self) -> None:
         """Report finished tasks whose exception nobody retrieved; forget finished tasks."""
-        for key, tracked in list(self._tracked.items()):
+        for key, tracked in list(self.tracked.items()):
             task = tracked.ref()
             if task is None or task.done():
-                del self._tracked[key]
+                del self.tracked[key]
             if task is None or not task.done() or task.cancelled():
                 continue
             if getattr(task, "_log_traceback", False):
@@ -188,9 +193,9 @@ class Hygiene:
     def end_test(self) -> None:
         """The test is over: tasks it created that are still pending were leaked."""
         self.check_done()
-        for tracked in self._tracked.values():
+        for tracked in self.tracked.values():
             self._found("leaked-task", tracked, "still pending when the test ended")
-        self._tracked.clear()
+        self.tracked.clear()
 
     def drain(self) -> list[Finding]:
         findings, self.findings = self.findings, []

@@ -28,10 +28,29 @@ def _where(item: pytest.Item, node: Any, mark: pytest.Mark) -> str:
     return f"@pytest.mark.{mark.name} on {(node or item).nodeid or item.nodeid}"
 
 
-def test_policy(item: pytest.Item) -> TestPolicy:
-    """Parse the test's ``allow_blocking`` and ``stall_threshold`` markers."""
+_NAMES = frozenset({"allow_blocking", "stall_threshold", "requirement"})
+
+
+def parse(item: pytest.Item) -> tuple[TestPolicy | None, list[str]]:
+    """The test's policy (None without asyncguard markers) and requirement ids.
+
+    One walk over the item's markers: this runs for every collected test.
+    """
+    ours = [(node, mark) for node, mark in item.iter_markers_with_node() if mark.name in _NAMES]
+    if not ours:
+        return None, []
+    policy = None
+    if any(mark.name != "requirement" for _, mark in ours):
+        policy = _policy(item, ours)
+    return policy, _requirements(item, [mark for _, mark in ours])
+
+
+def _policy(item: pytest.Item, marks: list[tuple[Any, pytest.Mark]]) -> TestPolicy:
+    """The ``allow_blocking`` and ``stall_threshold`` markers (``marks``: closest first)."""
     policy = TestPolicy()
-    for node, mark in item.iter_markers_with_node("allow_blocking"):
+    for node, mark in marks:
+        if mark.name != "allow_blocking":
+            continue
         where = _where(item, node, mark)
         unknown = set(mark.kwargs) - {"reason"}
         if unknown:
@@ -53,7 +72,7 @@ def test_policy(item: pytest.Item) -> TestPolicy:
             policy.allow_all = policy.allow_all or f"{where} (all)"
         for pattern in mark.args:
             policy.patterns.append((pattern, f"{where}: {pattern!r}"))
-    closest = item.get_closest_marker("stall_threshold")
+    closest = next((mark for _, mark in marks if mark.name == "stall_threshold"), None)
     if closest is not None:
         where = _where(item, None, closest)
         if closest.kwargs.keys() - {"seconds"} or len(closest.args) + len(closest.kwargs) != 1:
@@ -65,10 +84,12 @@ def test_policy(item: pytest.Item) -> TestPolicy:
     return policy
 
 
-def requirements(item: pytest.Item) -> list[str]:
+def _requirements(item: pytest.Item, marks: list[pytest.Mark]) -> list[str]:
     """The requirement ids of a test, closest marker first, without repeats."""
     ids: list[str] = []
-    for mark in item.iter_markers("requirement"):
+    for mark in marks:
+        if mark.name != "requirement":
+            continue
         if mark.kwargs or not mark.args:
             raise pytest.UsageError(
                 f"asyncguard: @pytest.mark.requirement on {item.nodeid} takes one or more "

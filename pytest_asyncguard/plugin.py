@@ -27,8 +27,6 @@ from pytest_asyncguard.settings import Settings
 from pytest_asyncguard.warnings import AsyncGuardWarning
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
-POLICY_KEY = pytest.StashKey[TestPolicy]()
-REQUIREMENTS_KEY = pytest.StashKey[list[str]]()
 _NO_POLICY = TestPolicy()
 
 
@@ -41,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
     resolved = settings.resolve(config)
     config.stash[SETTINGS_KEY] = resolved
-    results = RunResults()
+    results = RunResults(every_test=bool(resolved.json or resolved.md or resolved.baseline))
     functions: AsyncFunctionsPlugin | None = None
     if resolved.active:
         functions = AsyncFunctionsPlugin(
@@ -64,6 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
         core = AsyncGuard(config, resolved, results)
         core.is_baselined = reports.is_baselined
         config.pluginmanager.register(core, "asyncguard-core")
+        if core.engine.hygiene.track_tasks:
+            config.pluginmanager.register(WideFixtures(core.engine), "asyncguard-fixtures")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -95,6 +95,10 @@ class AsyncGuard:
         self.engine = Engine(s, str(config.rootpath))
         self.is_baselined: Callable[[str, Violation], bool] = lambda _n, _v: False
         self.internal_errors: list[str] = []
+        #: the tests with allow_blocking / stall_threshold markers, by node id
+        self.policies: dict[str, TestPolicy] = {}
+        #: the tests' requirement ids, by node id
+        self.requirements: dict[str, list[str]] = {}
         self.results.known_patterns |= {f"asyncguard_allow: {p}" for p in s.allow}
         self.results.known_patterns |= {f"asyncguard_allow_in: {p}" for p in s.allow_in}
 
@@ -116,22 +120,12 @@ class AsyncGuard:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Marker arguments are checked here, so a bad one stops the run before any test.
         for item in items:
-            policy = markers.test_policy(item)
-            if policy != _NO_POLICY:  # most tests have no marker: share one policy
-                item.stash[POLICY_KEY] = policy
+            policy, requirements = markers.parse(item)
+            if policy is not None:  # most tests have no marker: they share _NO_POLICY
+                self.policies[item.nodeid] = policy
                 self.results.known_patterns |= markers.labels(policy)
-            requirements = markers.requirements(item)
             if requirements:
-                item.stash[REQUIREMENTS_KEY] = requirements
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, Any, Any]:
-        wide = fixturedef.scope != "function"
-        self.engine.hygiene.wide_fixture_depth += wide
-        try:
-            return (yield)
-        finally:
-            self.engine.hygiene.wide_fixture_depth -= wide
+                self.requirements[item.nodeid] = requirements
 
     def pytest_enter_pdb(self) -> None:
         self.engine.watchdog.debug_epoch += 1
@@ -144,7 +138,8 @@ class AsyncGuard:
     # fixtures and pytest-asyncio run) and closes in pytest_runtest_makereport,
     # which pytest calls right after each phase: plain hooks, one wrapper.
     def _begin(self, item: pytest.Item, phase: str) -> None:
-        self.engine.begin(item.nodeid, phase, item.stash.get(POLICY_KEY, _NO_POLICY))
+        nodeid = item.nodeid
+        self.engine.begin(nodeid, phase, self.policies.get(nodeid, _NO_POLICY))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -158,14 +153,14 @@ class AsyncGuard:
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         self._begin(item, "teardown")
 
-    def _end(self, item: pytest.Item, phase: str) -> list[Violation]:
-        test = item.stash.get(POLICY_KEY, _NO_POLICY)
+    def _end(self, nodeid: str, phase: str) -> list[Violation]:
+        test = self.policies.get(nodeid, _NO_POLICY)
         try:
             found = self.engine.end(phase, test, last=phase == "teardown")
             for v in found:
-                v.baselined = not v.allowed and self.is_baselined(item.nodeid, v)
+                v.baselined = not v.allowed and self.is_baselined(nodeid, v)
         except Exception as exc:  # never turn a green suite red by our own bug
-            self.internal_errors.append(f"{item.nodeid} ({phase}): {exc!r}")
+            self.internal_errors.append(f"{nodeid} ({phase}): {exc!r}")
             return []
         return found
 
@@ -173,7 +168,11 @@ class AsyncGuard:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        found = self._end(item, call.when)
+        nodeid = item.nodeid
+        found = self._end(nodeid, call.when)
+        requirements = self.requirements.get(nodeid)
+        if not found and not requirements:
+            return (yield)  # the common case: nothing to add
         failing = [v for v in found if not v.allowed and not v.baselined]
         fail = self.settings.mode == "strict"
         if failing and not fail:  # warn mode
@@ -185,7 +184,6 @@ class AsyncGuard:
         report = yield
         if found:  # plain dicts: xdist carries them to the controller
             report.asyncguard = [v.to_dict() for v in found]  # type: ignore[attr-defined]
-        requirements = item.stash.get(REQUIREMENTS_KEY, None)
         if requirements:
             report.asyncguard_requirements = requirements  # type: ignore[attr-defined]
         if failing and fail and not report.skipped:
@@ -196,6 +194,16 @@ class AsyncGuard:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs on the xdist controller too: this is where the run's results are built.
+        # A passing phase without violations or requirements only needs a record
+        # when every test is listed (reports, baseline) or the test already has one.
+        if not (
+            self.results.every_test
+            or report.outcome != "passed"
+            or report.nodeid in self.results.tests
+            or getattr(report, "asyncguard", None)
+            or getattr(report, "asyncguard_requirements", None)
+        ):
+            return
         try:
             self._record(report)
         except Exception as exc:  # never turn a green suite red by our own bug
@@ -241,3 +249,21 @@ class AsyncGuard:
             terminalreporter.write_sep("-", "asyncguard: internal errors (tests unaffected)")
             for line in self.internal_errors:
                 terminalreporter.write_line(line)
+
+
+class WideFixtures:
+    """Tells the task tracker when a fixture wider than function scope is being set
+    up: its tasks belong to the fixture, not to the test that happens to need it
+    first. Registered only when tasks are tracked (a wrapper runs for every fixture)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.hygiene = engine.hygiene
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, Any, Any]:
+        wide = fixturedef.scope != "function"
+        self.hygiene.wide_fixture_depth += wide
+        try:
+            return (yield)
+        finally:
+            self.hygiene.wide_fixture_depth -= wide

@@ -12,7 +12,8 @@ What happens when:
   the run with ``pytest.UsageError`` before any test runs. Workers only parse
   and load: the controller already checked the paths.
 - each test phase: the core asks :meth:`ReportPlugin.is_baselined`.
-- each teardown report (controller): JUnit properties, see :mod:`.report.junit`.
+- each test report (controller, with ``--junitxml``): JUnit properties, see
+  :class:`JunitProperties` and :mod:`.report.junit`.
 - ``pytest_sessionfinish`` (controller, after the core's): report files are
   written and the baseline updated; a write failure is reported in the summary,
   not raised.
@@ -72,8 +73,6 @@ class ReportPlugin:
         self.baseline = Baseline()
         self.data: ReportData | None = None
         self.messages: list[tuple[str, dict[str, bool]]] = []
-        self._junit: dict[tuple[str, object], tuple[dict[Any, Violation], list[str]]]
-        self._junit = {}
         try:
             self.declared = parse_declarations(settings.requirements)
         except ValueError as exc:
@@ -102,6 +101,8 @@ class ReportPlugin:
             except BaselineError as exc:
                 where = self._where("asyncguard_baseline")
                 raise pytest.UsageError(f"asyncguard: {where}: {exc}") from None
+        if self._junit_enabled():  # a hook for every test report: only when it has work
+            config.pluginmanager.register(JunitProperties(), "asyncguard-junit")
 
     # -- settings -------------------------------------------------------------
 
@@ -140,23 +141,6 @@ class ReportPlugin:
         return self.settings.update_baseline or self.baseline.is_baselined(nodeid, violation)
 
     # -- hooks ----------------------------------------------------------------
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Add JUnit properties to the teardown report, before junitxml reads them."""
-        if not self._junit_enabled():
-            return
-        key = (report.nodeid, getattr(report, "node", None))
-        found, requirements = self._junit.setdefault(key, ({}, []))
-        for item in getattr(report, "asyncguard", None) or ():
-            violation = item if isinstance(item, Violation) else Violation.from_dict(item)
-            found[violation.key()] = violation
-        for req in getattr(report, "asyncguard_requirements", None) or ():
-            if req not in requirements:
-                requirements.append(req)
-        if report.when == "teardown":
-            del self._junit[key]
-            report.user_properties.extend(junit_properties(list(found.values()), requirements))
 
     def _junit_enabled(self) -> bool:
         if self.is_worker or not self.settings.active:
@@ -233,3 +217,25 @@ class ReportPlugin:
         write_summary(terminalreporter, self.data, None if verbose else TERMINAL_LIMIT)
         for line, markup in self.messages:
             terminalreporter.write_line(line, **markup)
+
+
+class JunitProperties:
+    """Adds each test's violations and requirements to its JUnit XML entry, as
+    properties of the teardown report (junitxml reads them from there)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, object], tuple[dict[Any, Violation], list[str]]] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        key = (report.nodeid, getattr(report, "node", None))
+        found, requirements = self._pending.setdefault(key, ({}, []))
+        for item in getattr(report, "asyncguard", None) or ():
+            violation = item if isinstance(item, Violation) else Violation.from_dict(item)
+            found[violation.key()] = violation
+        for req in getattr(report, "asyncguard_requirements", None) or ():
+            if req not in requirements:
+                requirements.append(req)
+        if report.when == "teardown":
+            del self._pending[key]
+            report.user_properties.extend(junit_properties(list(found.values()), requirements))

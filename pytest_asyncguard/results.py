@@ -110,6 +110,9 @@ class RunResults:
     """Everything the reporters read at the end of a run."""
 
     tests: dict[str, TestRecord] = field(default_factory=dict)
+    #: record tests that passed without violations or requirements too: the JSON
+    #: and Markdown reports and the baseline need every test, the terminal does not.
+    every_test: bool = True
     #: allowlist patterns (ini and markers) that matched at least once.
     used_patterns: set[str] = field(default_factory=set)
     #: every allowlist pattern that was in force somewhere in the run.

@@ -44,16 +44,12 @@ class Stall:
     hits: list[Hit] = field(default_factory=list)
 
 
-class _Slot:
-    __slots__ = ("epoch", "gc_before", "hits", "hits_start", "stack", "start")
-
-    def __init__(self, start: float, hits: list[Hit], epoch: int, gc_before: float) -> None:
-        self.start = start
-        self.hits = hits
-        self.hits_start = len(hits)
-        self.stack: list[Frame] | None = None
-        self.epoch = epoch
-        self.gc_before = gc_before
+# One running callback, as a list (made for every callback, so no Python-level
+# constructor): when it started, the stack the watching thread took once it ran
+# past the threshold, the recorder's hit list and its length at the start, the
+# debugger epoch, and the garbage-collection seconds so far.
+_Slot = list[Any]
+_START, _STACK, _HITS, _HITS_START, _EPOCH, _GC_BEFORE = range(6)
 
 
 class _GcClock:
@@ -131,13 +127,14 @@ class Watchdog:
                 return original(handle)
             tid = _get_ident()
             previous = running.get(tid)
-            slot = running[tid] = _Slot(
-                _perf(), recorder.hits, watchdog.debug_epoch, gc_clock.total
-            )
+            hits = recorder.hits
+            slot = running[tid] = [
+                _perf(), None, hits, len(hits), watchdog.debug_epoch, gc_clock.total
+            ]
             try:
                 return original(handle)
             finally:
-                duration = _perf() - slot.start - (gc_clock.total - slot.gc_before)
+                duration = _perf() - slot[_START] - (gc_clock.total - slot[_GC_BEFORE])
                 if previous is None:
                     del running[tid]
                 else:
@@ -183,9 +180,9 @@ class Watchdog:
             now = _perf()
             late = []
             for tid, slot in list(self._running.items()):
-                if slot.stack is not None:
+                if slot[_STACK] is not None:
                     continue
-                due = slot.start + self.threshold
+                due = slot[_START] + self.threshold
                 if due <= now:
                     late.append((tid, slot))
                 else:
@@ -193,7 +190,7 @@ class Watchdog:
             if late:
                 frames = sys._current_frames()
                 for tid, slot in late:
-                    slot.stack = capture(frames.get(tid))
+                    slot[_STACK] = capture(frames.get(tid))
                 del frames
 
     # -- called in the loop's thread after a long callback ------------------
@@ -201,10 +198,10 @@ class Watchdog:
         ctx = self.recorder.context
         if ctx is None or not self.recorder.enabled:
             return
-        if slot.epoch != self.debug_epoch or _debug_tracer(sys.gettrace()):
+        if slot[_EPOCH] != self.debug_epoch or _debug_tracer(sys.gettrace()):
             return  # a debugger prompt held the loop, not the code
-        stack = slot.stack or _task_stack(handle)
+        stack = slot[_STACK] or _task_stack(handle)
         if any(f.filename.startswith("<frozen importlib") for f in stack):
             return  # a first import; imports are not the code under test
-        hits = [h for h in slot.hits[slot.hits_start :] if h.thread == tid]
+        hits = [h for h in slot[_HITS][slot[_HITS_START] :] if h.thread == tid]
         self.stalls.append(Stall(duration, self.threshold, stack, ctx, hits))

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytest_asyncguard.awaitless import Analysis, AsyncFunction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the analyser is imported only by runs that use it
+    from pytest_asyncguard.awaitless import Analysis, AsyncFunction
 
 TITLE = "asyncguard: async functions without await"
 HEADERS = ("File", "async functions", "without await", "allowed", "ran without await")
