@@ -7,7 +7,10 @@ The plugin calls :meth:`Engine.begin` when a test phase starts and
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import sys
+import threading
+from asyncio import base_events
+from typing import Any, NamedTuple
 
 from pytest_asyncguard.frames import Locator
 from pytest_asyncguard.guard import Guard, Recorder
@@ -42,12 +45,15 @@ class Engine:
         self.hygiene.track_coroutines = "never-awaited" in settings.checks
         self.locator = Locator(rootdir)
         self.policy: Policy | None = None
+        #: problems of the detectors worth telling the user (they never fail a test)
+        self.errors: list[str] = []
+        self._first_loop: tuple[Any, Any] | None = None
 
     def start(self) -> None:
         checks = self.settings.checks
         try:
             if "blocking-call" in checks:
-                self.guard.install()
+                self._install_guard_on_first_loop()
             if "loop-stall" in checks:
                 self.watchdog.install()
             self.hygiene.install()
@@ -65,8 +71,48 @@ class Engine:
             builtin_allow=s.builtin_allow,
         )
 
+    def _install_guard_on_first_loop(self) -> None:
+        """Put the guard's wrappers in when an asyncio event loop first starts running.
+
+        Until a loop runs, no call can block one; a run whose tests never start a
+        loop (a sync-only suite) pays nothing for the wrappers around every lock,
+        file read and ``os.stat`` of the process.
+        """
+        cls = base_events.BaseEventLoop
+        original = cls.run_forever
+        lock = threading.Lock()
+
+        def run_forever(loop: Any) -> Any:
+            with lock:
+                if cls.__dict__.get("run_forever") is run_forever:
+                    cls.run_forever = original  # type: ignore[method-assign]
+                    try:
+                        self.guard.install()
+                    except Exception as exc:  # the test must run on, unwatched
+                        self.errors.append(f"blocking-call detector not started: {exc!r}")
+            return original(loop)
+
+        cls.run_forever = run_forever  # type: ignore[method-assign]
+        self._first_loop = (original, run_forever)
+
+    def collected(self) -> None:
+        """The tests and conftests are imported: when they brought an event loop that
+        is not built on ``asyncio.BaseEventLoop`` (uvloop), whose loops start without
+        ``BaseEventLoop.run_forever``, put the guard in now."""
+        if self._first_loop is not None and any(m in sys.modules for m in _FOREIGN_LOOPS):
+            self._disarm()
+            self.guard.install()
+
+    def _disarm(self) -> None:
+        if self._first_loop is not None:
+            original, armed = self._first_loop
+            if base_events.BaseEventLoop.__dict__.get("run_forever") is armed:
+                base_events.BaseEventLoop.run_forever = original  # type: ignore[method-assign]
+            self._first_loop = None
+
     def stop(self) -> None:
         self.recorder.context = None
+        self._disarm()
         self.hygiene.uninstall()
         self.watchdog.uninstall()
         self.guard.uninstall()
@@ -121,6 +167,10 @@ class Engine:
     @property
     def used_patterns(self) -> set[str]:
         return set(self.policy.used) if self.policy else set()
+
+
+#: event-loop packages whose loops do not subclass ``asyncio.BaseEventLoop``
+_FOREIGN_LOOPS = ("uvloop", "winloop")
 
 
 def _merge(violations: list[Violation]) -> list[Violation]:

@@ -98,7 +98,7 @@ class Guard:
     def install(self) -> None:
         if self._originals:
             return
-        self.rules = catalogue()
+        self.rules[:] = catalogue()  # in place: the policy holds this list
         swaps: dict[int, tuple[Any, Any]] = {}
         try:
             for rule in self.rules:

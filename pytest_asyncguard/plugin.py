@@ -117,6 +117,12 @@ class AsyncGuard:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.engine.stop()
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        try:
+            self.engine.collected()
+        except Exception as exc:  # an unpatchable interpreter must not fail the run
+            self.internal_errors.append(f"detectors not started: {exc!r}")
+
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Marker arguments are checked here, so a bad one stops the run before any test.
         for item in items:
@@ -228,6 +234,7 @@ class AsyncGuard:
     # -- xdist: workers send what they saw to the controller -----------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.results.used_patterns |= self.engine.used_patterns
+        self.internal_errors.extend(self.engine.errors)
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput["asyncguard"] = {

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import cached_property
 
 from pytest_asyncguard.frames import PLUGIN_DIR, Frame, Locator, is_infra, is_stdlib
 from pytest_asyncguard.guard import Hit
@@ -51,13 +52,19 @@ class Policy:
         builtin_allow: bool = True,
     ) -> None:
         self.locator = locator
-        self.known_callers = {r.name: r.known_callers for r in rules if r.known_callers}
+        self._rules = rules
         self.allow = list(allow)
         self.allow_in = list(allow_in)
         self.scope = [_scope_path(s, locator.rootdir) for s in scope]
         self.checks = set(checks)
         self.builtin_allow = builtin_allow
         self.used: set[str] = set()
+
+    @cached_property
+    def known_callers(self) -> dict[str, list[tuple[str, frozenset[str]]]]:
+        # Read at the first hit: the guard fills its rule list when it installs,
+        # which is after this policy is made (when the first loop starts).
+        return {r.name: r.known_callers for r in self._rules if r.known_callers}
 
     # -- blocking calls -----------------------------------------------------
     def _machinery(self, hit: Hit) -> bool:

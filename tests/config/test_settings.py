@@ -165,6 +165,7 @@ def _patch_targets() -> dict[str, object]:
         "RLock.acquire": rlock.acquire,
         "Handle._run": asyncio.events.Handle._run,
         "BaseEventLoop.create_task": asyncio.base_events.BaseEventLoop.create_task,
+        "BaseEventLoop.run_forever": asyncio.base_events.BaseEventLoop.run_forever,
         "_warn_unawaited_coroutine": getattr(warnings, "_warn_unawaited_coroutine", None),
         "_c_ leftovers": [n for n in vars(lock) if n.startswith("_c_")],
     }

@@ -354,3 +354,90 @@ def test_rebound_names_are_restored_after_the_session(ag: pytest.Pytester) -> No
         assert early_mod.sleep is time.sleep
     finally:
         sys.modules.pop("early_mod", None)
+
+
+def test_sync_code_runs_unpatched_until_an_event_loop_starts(ag: pytest.Pytester) -> None:
+    # The wrappers go in when the first asyncio loop starts: sync tests before
+    # it pay nothing; from then on, every loop is watched, asyncio.run included.
+    result = run(
+        ag,
+        """
+        import asyncio, threading, time, pytest
+
+        def test_1_sync_before_any_loop():
+            assert not hasattr(time.sleep, "__wrapped__")
+            assert not hasattr(type(threading.Lock()).__enter__, "__wrapped__")
+
+        @pytest.mark.asyncio
+        async def test_2_first_loop():
+            time.sleep(0.001)
+
+        def test_3_sync_after():
+            assert hasattr(time.sleep, "__wrapped__")
+
+            async def main():
+                time.sleep(0.001)
+
+            asyncio.run(main())
+        """,
+    )
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_2_first_loop _*",
+            "asyncguard: blocking call to time.sleep() at test_it.py:9*",
+            "*_ test_3_sync_after _*",
+            "asyncguard: blocking call to time.sleep() at test_it.py:15*",
+        ]
+    )
+
+
+def test_guard_that_cannot_install_leaves_the_test_running(ag: pytest.Pytester) -> None:
+    ag.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_configure(config):
+            core = config.pluginmanager.get_plugin("asyncguard-core")
+
+            def broken():
+                raise OSError("cannot patch here")
+
+            core.engine.guard.install = broken
+        """
+    )
+    result = run(
+        ag,
+        """
+        import time, pytest
+
+        @pytest.mark.asyncio
+        async def test_a():
+            time.sleep(0.001)
+        """,
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*blocking-call detector not started: OSError('cannot patch here')*"]
+    )
+
+
+def test_uvloop_blocking_calls(ag: pytest.Pytester) -> None:
+    # uvloop's loops do not start through asyncio.BaseEventLoop.run_forever:
+    # when the tests import it, the wrappers go in once collection is done.
+    pytest.importorskip("uvloop")
+    result = run(
+        ag,
+        """
+        import time, uvloop
+
+        def test_a():
+            async def main():
+                time.sleep(0.001)
+
+            uvloop.run(main())
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["asyncguard: blocking call to time.sleep() at test_it.py:5*"])

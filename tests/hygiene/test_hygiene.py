@@ -209,3 +209,30 @@ def test_tracking_does_not_keep_tasks_alive(ag: pytest.Pytester) -> None:
     )
     result.stdout.no_fnmatch_line("*Task exception was never retrieved*")
     result.stdout.no_fnmatch_line("*Task was destroyed but it is pending*")
+
+
+def test_never_awaited_dropped_away_from_where_it_was_made(ag: pytest.Pytester) -> None:
+    # Origin tracking (one frame) names the creating line even when the
+    # coroutine is let go elsewhere: here, when the test's list is freed.
+    result = run(
+        ag,
+        """
+        import pytest
+
+        async def fetch():
+            return 1
+
+        def make(pending):
+            pending.append(fetch())
+
+        @pytest.mark.asyncio
+        async def test_kept_then_dropped():
+            pending = []
+            make(pending)
+            assert len(pending) == 1
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["asyncguard: coroutine fetch() was never awaited, created at test_it.py:7 *"]
+    )
