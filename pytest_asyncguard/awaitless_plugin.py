@@ -27,8 +27,9 @@ from pytest_asyncguard.report import asyncfuncs
 from pytest_asyncguard.warnings import AsyncGuardWarning
 
 if TYPE_CHECKING:  # the analyser itself is imported when a report is due
-    from pytest_asyncguard.awaitless import Analysis
     from coverage import CoverageData
+
+    from pytest_asyncguard.awaitless import Analysis
 
 #: workerinput key naming the folder where xdist workers leave their coverage data.
 WORKER_FOLDER_KEY = "asyncguard_coverage_folder"

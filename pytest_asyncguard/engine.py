@@ -92,7 +92,7 @@ class Engine:
                         self.errors.append(f"blocking-call detector not started: {exc!r}")
             return original(loop)
 
-        cls.run_forever = run_forever  # type: ignore[method-assign]
+        cls.run_forever = run_forever  # type: ignore[method-assign,assignment]
         self._first_loop = (original, run_forever)
 
     def collected(self) -> None:

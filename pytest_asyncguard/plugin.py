@@ -19,7 +19,6 @@ import pytest
 from pytest_asyncguard import markers, settings
 from pytest_asyncguard.awaitless_plugin import AsyncFunctionsPlugin
 from pytest_asyncguard.engine import Engine
-from pytest_asyncguard.failure import ViolationRepr
 from pytest_asyncguard.policy import TestPolicy
 from pytest_asyncguard.report_plugin import ReportPlugin
 from pytest_asyncguard.results import RunResults, Violation
@@ -195,6 +194,8 @@ class AsyncGuard:
         if failing and fail and not report.skipped:
             original = report.longrepr if report.failed else None
             report.outcome = "failed"
+            from pytest_asyncguard.failure import ViolationRepr  # only when a test fails
+
             report.longrepr = ViolationRepr(failing, original)  # type: ignore[assignment]
         return report
 

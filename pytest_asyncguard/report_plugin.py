@@ -34,22 +34,23 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_asyncguard import __version__
-from pytest_asyncguard.baseline import Baseline, BaselineError
-from pytest_asyncguard.baseline import write as write_baseline
 from pytest_asyncguard.report import ReportData, Reporter, ReportError, check_writable, write_report
-from pytest_asyncguard.report.json import JsonReporter
-from pytest_asyncguard.report.junit import family_allows_properties, junit_properties
-from pytest_asyncguard.report.markdown import MarkdownReporter
 from pytest_asyncguard.report.terminal import write_summary
 from pytest_asyncguard.requirements import build_rows, parse_declarations, undeclared
 from pytest_asyncguard.results import RunResults, Violation
 from pytest_asyncguard.settings import Settings
 from pytest_asyncguard.warnings import AsyncGuardWarning
+
+if TYPE_CHECKING:
+    from pytest_asyncguard.baseline import Baseline
+
+# The baseline, JSON, Markdown and JUnit modules are imported by the runs that
+# use them: every run pays for what it imports.
 
 #: tests listed in the terminal's violations section without ``-v``.
 TERMINAL_LIMIT = 30
@@ -70,7 +71,7 @@ class ReportPlugin:
         self.results = results
         self._async_functions = async_functions or (lambda: None)
         self.is_worker = hasattr(config, "workerinput")
-        self.baseline = Baseline()
+        self.baseline: Baseline | None = None
         self.data: ReportData | None = None
         self.messages: list[tuple[str, dict[str, bool]]] = []
         try:
@@ -81,18 +82,22 @@ class ReportPlugin:
         self.baseline_path: Path | None = None
         if not settings.active:
             return
-        for reporter, value, opt in (
-            (JsonReporter(), settings.json, "asyncguard_json"),
-            (MarkdownReporter(), settings.md, "asyncguard_md"),
-        ):
-            if value:
-                self.outputs.append((reporter, self._check(value, opt)))
+        if settings.json:
+            from pytest_asyncguard.report.json import JsonReporter
+
+            self.outputs.append((JsonReporter(), self._check(settings.json, "asyncguard_json")))
+        if settings.md:
+            from pytest_asyncguard.report.markdown import MarkdownReporter
+
+            self.outputs.append((MarkdownReporter(), self._check(settings.md, "asyncguard_md")))
         if settings.update_baseline and not settings.baseline:
             raise pytest.UsageError(
                 "asyncguard: --asyncguard-update-baseline needs a baseline file: "
                 "set --asyncguard-baseline=PATH or the ini key asyncguard_baseline"
             )
         if settings.baseline:
+            from pytest_asyncguard.baseline import Baseline, BaselineError
+
             self.baseline_path = self._check(settings.baseline, "asyncguard_baseline")
             try:
                 self.baseline = Baseline.load(
@@ -138,7 +143,9 @@ class ReportPlugin:
         """Whether the baseline accepts this violation of this test."""
         if not self.settings.active:
             return False
-        return self.settings.update_baseline or self.baseline.is_baselined(nodeid, violation)
+        if self.settings.update_baseline:
+            return True
+        return self.baseline is not None and self.baseline.is_baselined(nodeid, violation)
 
     # -- hooks ----------------------------------------------------------------
 
@@ -147,6 +154,8 @@ class ReportPlugin:
             return False
         if not getattr(self.config.option, "xmlpath", None):
             return False
+        from pytest_asyncguard.report.junit import family_allows_properties
+
         return family_allows_properties(str(self.config.getini("junit_family")))
 
     @pytest.hookimpl(trylast=True)
@@ -169,12 +178,15 @@ class ReportPlugin:
             else:
                 self._note(f"asyncguard: {reporter.label} report written to {path}")
         if self.settings.update_baseline and self.baseline_path is not None:
+            from pytest_asyncguard.baseline import write as write_baseline
+
             try:
                 new = write_baseline(self.baseline_path, self.results, self.baseline)
             except ReportError as exc:
                 self._note(f"asyncguard: baseline not written: {exc}", red=True)
             else:
-                gone = len(set(self.baseline.entries) - set(new.entries))
+                old = self.baseline.entries if self.baseline is not None else {}
+                gone = len(set(old) - set(new.entries))
                 self._note(
                     f"asyncguard: baseline written to {self.baseline_path} "
                     f"({len(new)} entries, {gone} removed)"
@@ -182,7 +194,9 @@ class ReportPlugin:
 
     def build(self) -> ReportData:
         """Gather what the reporters show (also usable by the core or tests)."""
-        fixed = [] if self.settings.update_baseline else self.baseline.fixed(self.results)
+        fixed = []
+        if self.baseline is not None and not self.settings.update_baseline:
+            fixed = self.baseline.fixed(self.results)
         return ReportData(
             results=self.results,
             rows=build_rows(self.results, self.declared),
@@ -238,4 +252,7 @@ class JunitProperties:
                 requirements.append(req)
         if report.when == "teardown":
             del self._pending[key]
-            report.user_properties.extend(junit_properties(list(found.values()), requirements))
+            from pytest_asyncguard.report.junit import junit_properties
+
+            found_list = list(found.values())
+            report.user_properties.extend(junit_properties(found_list, requirements))

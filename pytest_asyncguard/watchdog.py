@@ -129,7 +129,12 @@ class Watchdog:
             previous = running.get(tid)
             hits = recorder.hits
             slot = running[tid] = [
-                _perf(), None, hits, len(hits), watchdog.debug_epoch, gc_clock.total
+                _perf(),
+                None,
+                hits,
+                len(hits),
+                watchdog.debug_epoch,
+                gc_clock.total,
             ]
             try:
                 return original(handle)

@@ -6,7 +6,6 @@ score. Plain strings only, so any reporter (or a test) can use them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the analyser is imported only by runs that use it
