@@ -14,7 +14,6 @@ nothing else.
 from __future__ import annotations
 
 import _thread
-import ctypes
 import functools
 import os
 import sys
@@ -30,10 +29,6 @@ from typing import Any
 from pytest_asyncguard.frames import INFRA_PACKAGES, Frame, capture
 from pytest_asyncguard.rules import Rule, allowed_caller, catalogue
 
-try:  # pragma: no cover - forbiddenfruit is a blockbuster dependency on CPython
-    import forbiddenfruit
-except ImportError:  # pragma: no cover
-    forbiddenfruit = None
 
 _get_running_loop = events._get_running_loop
 _perf = time.perf_counter
@@ -108,7 +103,7 @@ class Guard:
                 try:
                     wrapper = functools.wraps(original)(self._wrap(rule, original))
                     _set(rule.owner, rule.attr, wrapper)
-                except (TypeError, KeyError, AttributeError):
+                except (TypeError, KeyError, AttributeError, ImportError):
                     continue  # this interpreter's type cannot be patched: skip the rule
                 self._originals.append((rule.owner, rule.attr, original))
                 if isinstance(rule.owner, ModuleType):
@@ -270,7 +265,11 @@ def _set(owner: Any, attr: str, value: Any) -> None:
     try:
         setattr(owner, attr, value)
     except TypeError:
-        if forbiddenfruit is None:  # pragma: no cover - not CPython
-            raise
+        # imported here: ctypes and forbiddenfruit (a blockbuster dependency on
+        # CPython) are only needed once the guard installs
+        import ctypes
+
+        import forbiddenfruit
+
         forbiddenfruit.patchable_builtin(owner)[attr] = value
         ctypes.pythonapi.PyType_Modified(ctypes.py_object(owner))

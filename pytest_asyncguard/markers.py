@@ -31,18 +31,34 @@ def _where(item: pytest.Item, node: Any, mark: pytest.Mark) -> str:
 _NAMES = frozenset({"allow_blocking", "stall_threshold", "requirement"})
 
 
-def parse(item: pytest.Item) -> tuple[TestPolicy | None, list[str]]:
+def parse(
+    item: pytest.Item, memo: dict[int, list[tuple[Any, pytest.Mark]]]
+) -> tuple[TestPolicy | None, list[str]]:
     """The test's policy (None without asyncguard markers) and requirement ids.
 
-    One walk over the item's markers: this runs for every collected test.
+    This runs for every collected test: the markers of the item's parents
+    (class, module, package) are looked at once per parent, kept in ``memo``
+    for the collection. Closest first, as ``item.iter_markers_with_node()``.
     """
-    ours = [(node, mark) for node, mark in item.iter_markers_with_node() if mark.name in _NAMES]
+    ours = [(item, mark) for mark in item.own_markers if mark.name in _NAMES]
+    if item.parent is not None:
+        ours += _inherited(item.parent, memo)
     if not ours:
         return None, []
     policy = None
     if any(mark.name != "requirement" for _, mark in ours):
         policy = _policy(item, ours)
     return policy, _requirements(item, [mark for _, mark in ours])
+
+
+def _inherited(node: Any, memo: dict[int, list[tuple[Any, pytest.Mark]]]) -> list[Any]:
+    found = memo.get(id(node))
+    if found is None:
+        found = [(node, mark) for mark in node.own_markers if mark.name in _NAMES]
+        if node.parent is not None:
+            found += _inherited(node.parent, memo)
+        memo[id(node)] = found
+    return found
 
 
 def _policy(item: pytest.Item, marks: list[tuple[Any, pytest.Mark]]) -> TestPolicy:

@@ -124,8 +124,9 @@ class AsyncGuard:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Marker arguments are checked here, so a bad one stops the run before any test.
+        memo: dict[int, Any] = {}
         for item in items:
-            policy, requirements = markers.parse(item)
+            policy, requirements = markers.parse(item, memo)
             if policy is not None:  # most tests have no marker: they share _NO_POLICY
                 self.policies[item.nodeid] = policy
                 self.results.known_patterns |= markers.labels(policy)
@@ -142,21 +143,20 @@ class AsyncGuard:
     # A phase opens in pytest_runtest_setup/call/teardown (tryfirst, so before
     # fixtures and pytest-asyncio run) and closes in pytest_runtest_makereport,
     # which pytest calls right after each phase: plain hooks, one wrapper.
-    def _begin(self, item: pytest.Item, phase: str) -> None:
-        nodeid = item.nodeid
-        self.engine.begin(nodeid, phase, self.policies.get(nodeid, _NO_POLICY))
-
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self._begin(item, "setup")
+        nodeid = item.nodeid
+        self.engine.begin(nodeid, "setup", self.policies.get(nodeid, _NO_POLICY))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
-        self._begin(item, "call")
+        nodeid = item.nodeid
+        self.engine.begin(nodeid, "call", self.policies.get(nodeid, _NO_POLICY))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        self._begin(item, "teardown")
+        nodeid = item.nodeid
+        self.engine.begin(nodeid, "teardown", self.policies.get(nodeid, _NO_POLICY))
 
     def _end(self, nodeid: str, phase: str) -> list[Violation]:
         test = self.policies.get(nodeid, _NO_POLICY)
