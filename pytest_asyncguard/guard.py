@@ -29,7 +29,6 @@ from typing import Any
 from pytest_asyncguard.frames import INFRA_PACKAGES, Frame, capture
 from pytest_asyncguard.rules import Rule, allowed_caller, catalogue
 
-
 _get_running_loop = events._get_running_loop
 _perf = time.perf_counter
 
