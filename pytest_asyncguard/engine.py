@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from asyncio import base_events
-from typing import Any, NamedTuple
+from typing import Any
 
 from pytest_asyncguard.frames import Locator
 from pytest_asyncguard.guard import Guard, Recorder
@@ -22,16 +22,6 @@ from pytest_asyncguard.watchdog import Watchdog
 
 #: a stall is the blocking calls it contains when they account for this share of it.
 EXPLAINED_SHARE = 0.5
-
-
-class PhaseContext(NamedTuple):
-    """Which test phase is running: set on the recorder, kept on every detection."""
-
-    nodeid: str
-    phase: str
-
-
-_new = tuple.__new__
 
 
 class Engine:
@@ -117,26 +107,35 @@ class Engine:
         self.watchdog.uninstall()
         self.guard.uninstall()
 
-    def begin(self, nodeid: str, phase: str, test: TestPolicy) -> None:
+    def begin(self, nodeid: str, test: TestPolicy) -> None:
+        """A test starts: record what happens until its last phase ends."""
         self.watchdog.threshold = test.stall_threshold or self.settings.stall_threshold
-        # tuple.__new__: the NamedTuple without its Python-level constructor
-        self.recorder.context = _new(PhaseContext, (nodeid, phase))
+        self.recorder.context = nodeid
 
     def end(self, phase: str, test: TestPolicy, *, last: bool = False) -> list[Violation]:
-        """Close a phase: the violations it produced, in the order they happened."""
+        """Close a phase: the violations found since the previous phase ended, in
+        the order they happened. After the ``last`` phase nothing is recorded."""
         if not (
             self.recorder.hits
             or self.watchdog.stalls
             or self.hygiene.findings
             or self.hygiene.tracked
         ):
-            self.recorder.context = None  # the common case: nothing happened
+            if last:
+                self.recorder.context = None  # the common case: nothing happened
             return []
+        context, self.recorder.context = self.recorder.context, None
+        try:
+            return self._violations(phase, test, last)
+        finally:
+            if not last:
+                self.recorder.context = context
+
+    def _violations(self, phase: str, test: TestPolicy, last: bool) -> list[Violation]:
         if last:
             self.hygiene.end_test()
         else:
             self.hygiene.check_done()
-        self.recorder.context = None
         hits = self.recorder.drain()
         stalls = self.watchdog.drain()
         findings = self.hygiene.drain()

@@ -1,10 +1,12 @@
 """pytest hooks only: each reads settings and delegates to the plain modules.
 
-What happens when a test runs: before each phase (setup, call, teardown) the
-engine learns which test and phase is running; when pytest makes the phase's
-report, the engine returns the phase's violations. They travel on that
-TestReport (``report.asyncguard``, plain dicts, so xdist carries them), and in
-strict mode a phase with violations neither allowed nor baselined is failed.
+What happens when a test runs: before its setup the engine learns which test
+is running; when pytest makes a phase's report (setup, call, teardown), the
+engine returns what was found since the previous one: the phase's violations.
+They travel on that TestReport (``report.asyncguard``, plain dicts, so xdist
+carries them), and in strict mode a phase with violations neither allowed nor
+baselined is failed. Every hook here runs for every test; each costs a few
+microseconds, so there are as few as possible (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
         core = AsyncGuard(config, resolved, results)
         core.is_baselined = reports.is_baselined
         config.pluginmanager.register(core, "asyncguard-core")
+        if results.every_test or _is_xdist_controller(config):
+            core.record_reports()
         if core.engine.hygiene.track_tasks:
             config.pluginmanager.register(WideFixtures(core.engine), "asyncguard-fixtures")
 
@@ -94,12 +98,26 @@ class AsyncGuard:
         self.engine = Engine(s, str(config.rootpath))
         self.is_baselined: Callable[[str, Violation], bool] = lambda _n, _v: False
         self.internal_errors: list[str] = []
+        self.is_worker = hasattr(config, "workerinput")
+        self._recording: Recording | None = None
         #: the tests with allow_blocking / stall_threshold markers, by node id
         self.policies: dict[str, TestPolicy] = {}
         #: the tests' requirement ids, by node id
         self.requirements: dict[str, list[str]] = {}
         self.results.known_patterns |= {f"asyncguard_allow: {p}" for p in s.allow}
         self.results.known_patterns |= {f"asyncguard_allow_in: {p}" for p in s.allow_in}
+
+    def record_reports(self) -> None:
+        """Build the run's results from the test reports from now on.
+
+        Registered when first needed (a violation, a failure, a requirement, a
+        report listing every test, the xdist controller): a suite of clean tests
+        does not pay a hook call per report for it. xdist workers never record,
+        their controller does.
+        """
+        if self._recording is None and not self.is_worker:
+            self._recording = Recording(self.results, self.internal_errors)
+            self.config.pluginmanager.register(self._recording, "asyncguard-results")
 
     # -- session ------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -132,6 +150,8 @@ class AsyncGuard:
                 self.results.known_patterns |= markers.labels(policy)
             if requirements:
                 self.requirements[item.nodeid] = requirements
+        if self.requirements:
+            self.record_reports()
 
     def pytest_enter_pdb(self) -> None:
         self.engine.watchdog.debug_epoch += 1
@@ -140,23 +160,13 @@ class AsyncGuard:
         self.engine.watchdog.debug_epoch += 1
 
     # -- phases -------------------------------------------------------------
-    # A phase opens in pytest_runtest_setup/call/teardown (tryfirst, so before
-    # fixtures and pytest-asyncio run) and closes in pytest_runtest_makereport,
-    # which pytest calls right after each phase: plain hooks, one wrapper.
+    # A test opens in pytest_runtest_setup (tryfirst, so before fixtures and
+    # pytest-asyncio run). pytest makes each phase's report right after the phase
+    # ran: the makereport wrapper closes that phase, and the last closes the test.
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         nodeid = item.nodeid
-        self.engine.begin(nodeid, "setup", self.policies.get(nodeid, _NO_POLICY))
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        nodeid = item.nodeid
-        self.engine.begin(nodeid, "call", self.policies.get(nodeid, _NO_POLICY))
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        nodeid = item.nodeid
-        self.engine.begin(nodeid, "teardown", self.policies.get(nodeid, _NO_POLICY))
+        self.engine.begin(nodeid, self.policies.get(nodeid, _NO_POLICY))
 
     def _end(self, nodeid: str, phase: str) -> list[Violation]:
         test = self.policies.get(nodeid, _NO_POLICY)
@@ -176,8 +186,12 @@ class AsyncGuard:
         nodeid = item.nodeid
         found = self._end(nodeid, call.when)
         requirements = self.requirements.get(nodeid)
-        if not found and not requirements:
-            return (yield)  # the common case: nothing to add
+        if not found and not requirements:  # the common case: nothing to add
+            report = yield
+            if report.outcome != "passed":
+                self.record_reports()  # the outcome of a test that may have violations later
+            return report
+        self.record_reports()
         failing = [v for v in found if not v.allowed and not v.baselined]
         fail = self.settings.mode == "strict"
         if failing and not fail:  # warn mode
@@ -199,8 +213,42 @@ class AsyncGuard:
             report.longrepr = ViolationRepr(failing, original)  # type: ignore[assignment]
         return report
 
+    # -- xdist: workers send what they saw to the controller -----------------
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.results.used_patterns |= self.engine.used_patterns
+        self.internal_errors.extend(self.engine.errors)
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput["asyncguard"] = {
+                "used_patterns": sorted(self.results.used_patterns),
+                "known_patterns": sorted(self.results.known_patterns),
+                "internal_errors": self.internal_errors,
+            }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get("asyncguard")
+        if data:
+            self.results.used_patterns |= set(data["used_patterns"])
+            self.results.known_patterns |= set(data["known_patterns"])
+            self.internal_errors.extend(data["internal_errors"])
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.internal_errors:
+            terminalreporter.write_sep("-", "asyncguard: internal errors (tests unaffected)")
+            for line in self.internal_errors:
+                terminalreporter.write_line(line)
+
+
+class Recording:
+    """Builds the run's results from the test reports (on the xdist controller,
+    from the reports the workers send)."""
+
+    def __init__(self, results: RunResults, internal_errors: list[str]) -> None:
+        self.results = results
+        self.internal_errors = internal_errors
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # Runs on the xdist controller too: this is where the run's results are built.
         # A passing phase without violations or requirements only needs a record
         # when every test is listed (reports, baseline) or the test already has one.
         if not (
@@ -231,32 +279,6 @@ class AsyncGuard:
             rec.outcome = "error"
         elif report.skipped and report.when == "setup":
             rec.outcome = "skipped"
-
-    # -- xdist: workers send what they saw to the controller -----------------
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.results.used_patterns |= self.engine.used_patterns
-        self.internal_errors.extend(self.engine.errors)
-        workeroutput = getattr(self.config, "workeroutput", None)
-        if workeroutput is not None:
-            workeroutput["asyncguard"] = {
-                "used_patterns": sorted(self.results.used_patterns),
-                "known_patterns": sorted(self.results.known_patterns),
-                "internal_errors": self.internal_errors,
-            }
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        data = getattr(node, "workeroutput", {}).get("asyncguard")
-        if data:
-            self.results.used_patterns |= set(data["used_patterns"])
-            self.results.known_patterns |= set(data["known_patterns"])
-            self.internal_errors.extend(data["internal_errors"])
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.internal_errors:
-            terminalreporter.write_sep("-", "asyncguard: internal errors (tests unaffected)")
-            for line in self.internal_errors:
-                terminalreporter.write_line(line)
 
 
 class WideFixtures:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 FIRST_LINE = (
@@ -208,3 +210,74 @@ def test_loop_in_a_thread_the_test_started(ag: pytest.Pytester) -> None:
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([FIRST_LINE.format(line=4)])
+
+
+def test_each_phase_reports_its_own_calls(ag: pytest.Pytester) -> None:
+    # warn mode: every phase runs, each with its own blocking call
+    ag.makepyfile(
+        test_it="""
+        import time, pytest, pytest_asyncio
+
+        @pytest_asyncio.fixture
+        async def res():
+            time.sleep(0.001)
+            yield 1
+            time.sleep(0.001)
+
+        @pytest.mark.asyncio
+        async def test_a(res):
+            time.sleep(0.001)
+        """
+    )
+    # a subprocess: warn mode's warnings must not meet this process's filters
+    result = ag.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--asyncguard-mode=warn", "--asyncguard-json=out.json"
+    )
+    result.assert_outcomes(passed=1)
+    data = json.loads((ag.path / "out.json").read_text())
+    found = [(v["phase"], v["where"]) for v in data["tests"][0]["violations"]]
+    assert found == [
+        ("setup", "test_it.py:5"),
+        ("call", "test_it.py:11"),
+        ("teardown", "test_it.py:7"),
+    ]
+
+
+def test_results_are_recorded_from_the_first_report_that_needs_them(
+    ag: pytest.Pytester,
+) -> None:
+    # Clean passing tests are not recorded without a JSON/Markdown report or a
+    # baseline; a failure or a violation starts the recording, and its test is
+    # complete: here a call that failed, then a violation in teardown (warn mode).
+    ag.makeconftest(
+        """
+        import pytest
+
+        def pytest_sessionfinish(session):
+            pm = session.config.pluginmanager
+            results = pm.get_plugin("asyncguard-core").results
+            outcomes = [f"{t.nodeid}={t.outcome}" for t in results.tests.values()]
+            print("RECORDED", *outcomes)
+        """
+    )
+    ag.makepyfile(
+        test_it="""
+        import time, pytest, pytest_asyncio
+
+        def test_clean():
+            pass
+
+        @pytest_asyncio.fixture
+        async def res():
+            yield 1
+            time.sleep(0.001)
+
+        @pytest.mark.asyncio
+        async def test_fails_then_blocks(res):
+            assert False
+        """
+    )
+    # a subprocess: warn mode's warnings must not meet this process's filters
+    result = ag.runpytest_subprocess("-p", "no:cacheprovider", "--asyncguard-mode=warn", "-s")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*RECORDED test_it.py::test_fails_then_blocks=failed"])
