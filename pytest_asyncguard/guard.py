@@ -22,7 +22,6 @@ import time
 import weakref
 from asyncio import events
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType, ModuleType
 from typing import Any
 
@@ -44,17 +43,28 @@ _PRISTINE_ACQUIRE: dict[Any, Callable[..., Any]] = {
 INSTANT_WAIT = max(0.01, 2 * sys.getswitchinterval())
 
 
-@dataclass
 class Hit:
     """One blocking call seen on a running loop, before any policy applies."""
 
-    rule: str
-    stack: list[Frame]
-    thread: int
-    #: the test phase it happened in; set by the recorder.
-    context: object
-    #: seconds it waited, for the ``is_wait`` rules.
-    duration: float | None = None
+    # A plain class, not a dataclass: every run imports this module, and a
+    # dataclass compiles its generated methods again at each import.
+    __slots__ = ("context", "duration", "rule", "stack", "thread")
+
+    def __init__(
+        self,
+        rule: str,
+        stack: list[Frame],
+        thread: int,
+        context: object,
+        duration: float | None = None,
+    ) -> None:
+        self.rule = rule
+        self.stack = stack
+        self.thread = thread
+        #: the test it happened in (the recorder's context)
+        self.context = context
+        #: seconds it waited (``is_wait`` rules) or blocked
+        self.duration = duration
 
 
 class _Local(threading.local):

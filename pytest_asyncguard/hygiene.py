@@ -25,7 +25,6 @@ import warnings
 import weakref
 from asyncio import base_events
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pytest_asyncguard.frames import Frame, RawStack, capture, capture_raw, resolve
@@ -38,24 +37,37 @@ TASK_STACK_DEPTH = 8
 _RUNNER_TASKS = frozenset({"TestRunner._run_tests_and_fixtures"})
 
 
-@dataclass
 class Finding:
-    kind: str  # never-awaited | task-exception | leaked-task
-    name: str
-    stack: list[Frame]
-    context: object
-    detail: str = ""
+    """A never-awaited coroutine, or a task whose exception nobody retrieved or
+    that outlived its test."""
+
+    # A plain class, not a dataclass: every run imports this module, and a
+    # dataclass compiles its generated methods again at each import.
+    __slots__ = ("context", "detail", "kind", "name", "stack")
+
+    def __init__(
+        self, kind: str, name: str, stack: list[Frame], context: object, detail: str = ""
+    ) -> None:
+        self.kind = kind  # never-awaited | task-exception | leaked-task
+        self.name = name
+        self.stack = stack
+        self.context = context
+        self.detail = detail
 
 
-@dataclass
 class _Tracked:
     """A task created during a test. Held weakly: tracking must not keep a task,
     its exception and their frames alive longer than the code under test does."""
 
-    ref: weakref.ref[asyncio.Task[Any]]
-    name: str
-    stack: RawStack
-    context: object
+    __slots__ = ("context", "name", "ref", "stack")
+
+    def __init__(
+        self, ref: weakref.ref[asyncio.Task[Any]], name: str, stack: RawStack, context: object
+    ) -> None:
+        self.ref = ref
+        self.name = name
+        self.stack = stack
+        self.context = context
 
 
 def _coro_name(coro: Any, task: asyncio.Task[Any]) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cached_property
 
@@ -26,17 +25,20 @@ _HYGIENE_FIX = {
 }
 
 
-@dataclass
 class TestPolicy:
     """What one test allows, from its ``allow_blocking`` markers."""
 
     __test__ = False
+    # A plain class, not a dataclass: every run imports this module, and a
+    # dataclass compiles its generated methods again at each import.
+    __slots__ = ("allow_all", "patterns", "reason", "stall_threshold")
 
-    #: (pattern, label) pairs; the label names the marker for the unused-pattern list.
-    patterns: list[tuple[str, str]] = field(default_factory=list)
-    allow_all: str | None = None  # label of a pattern-less marker
-    reason: str | None = None
-    stall_threshold: float | None = None
+    def __init__(self) -> None:
+        #: (pattern, label) pairs; the label names the marker for the unused-pattern list
+        self.patterns: list[tuple[str, str]] = []
+        self.allow_all: str | None = None  # label of a pattern-less marker
+        self.reason: str | None = None
+        self.stall_threshold: float | None = None
 
 
 class Policy:

@@ -41,7 +41,6 @@ import pytest
 from pytest_asyncguard import __version__
 from pytest_asyncguard.report import ReportData, Reporter, ReportError, check_writable, write_report
 from pytest_asyncguard.report.terminal import write_summary
-from pytest_asyncguard.requirements import build_rows, parse_declarations, undeclared
 from pytest_asyncguard.results import RunResults, Violation
 from pytest_asyncguard.settings import Settings
 from pytest_asyncguard.warnings import AsyncGuardWarning
@@ -74,10 +73,15 @@ class ReportPlugin:
         self.baseline: Baseline | None = None
         self.data: ReportData | None = None
         self.messages: list[tuple[str, dict[str, bool]]] = []
-        try:
-            self.declared = parse_declarations(settings.requirements)
-        except ValueError as exc:
-            raise pytest.UsageError(f"asyncguard: ini key asyncguard_requirements: {exc}") from exc
+        self.declared: dict[str, str | None] = {}
+        if settings.requirements:
+            from pytest_asyncguard.requirements import parse_declarations
+
+            try:
+                self.declared = parse_declarations(settings.requirements)
+            except ValueError as exc:
+                where = "ini key asyncguard_requirements"
+                raise pytest.UsageError(f"asyncguard: {where}: {exc}") from exc
         self.outputs: list[tuple[Reporter, Path]] = []
         self.baseline_path: Path | None = None
         if not settings.active:
@@ -158,10 +162,24 @@ class ReportPlugin:
 
         return family_allows_properties(str(self.config.getini("junit_family")))
 
+    def _has_news(self) -> bool:
+        """Is there anything to report? A clean run without report files,
+        baseline or requirements prints and writes nothing."""
+        results = self.results
+        return bool(
+            self.outputs
+            or self.baseline_path
+            or self.declared
+            or results.tests
+            or results.unused_patterns
+        )
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.is_worker or not self.settings.active:
+        if self.is_worker or not self.settings.active or not self._has_news():
             return
+        from pytest_asyncguard.requirements import undeclared
+
         data = self.data = self.build()
         missing = undeclared(data.rows) if self.declared else []
         if missing:
@@ -194,6 +212,8 @@ class ReportPlugin:
 
     def build(self) -> ReportData:
         """Gather what the reporters show (also usable by the core or tests)."""
+        from pytest_asyncguard.requirements import build_rows
+
         fixed = []
         if self.baseline is not None and not self.settings.update_baseline:
             fixed = self.baseline.fixed(self.results)
@@ -225,7 +245,9 @@ class ReportPlugin:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.is_worker or not self.settings.active:
             return
-        if self.data is None:  # sessionfinish did not run (should not happen)
+        if self.data is None:  # sessionfinish had nothing to report
+            if not self._has_news():
+                return
             self.data = self.build()
         verbose = self.config.get_verbosity() > 0
         write_summary(terminalreporter, self.data, None if verbose else TERMINAL_LIMIT)

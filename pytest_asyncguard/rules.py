@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from types import FrameType, ModuleType
 from typing import Any
 
@@ -30,19 +29,35 @@ def _never(*_args: Any, **_kwargs: Any) -> bool:
     return False
 
 
-@dataclass
 class Rule:
     """One patchable function and how to tell a harmless call of it."""
 
-    name: str  # the name users know: ``time.sleep``, ``sqlite3.Cursor.execute``
-    owner: ModuleType | type
-    attr: str
-    #: True when this call cannot block (non-blocking socket, stdout write, ...).
-    harmless: Callable[..., bool] = _never
-    #: (file suffix, function names) of callers known to block only briefly.
-    known_callers: list[tuple[str, frozenset[str]]] = field(default_factory=list)
-    #: a synchronisation primitive: counts only when it really waited.
-    is_wait: bool = False
+    # A plain class, not a dataclass: every run imports this module, and a
+    # dataclass compiles its generated methods again at each import.
+    __slots__ = ("attr", "harmless", "is_wait", "known_callers", "name", "owner")
+
+    def __init__(
+        self,
+        name: str,
+        owner: ModuleType | type,
+        attr: str,
+        *,
+        harmless: Callable[..., bool] = _never,
+        known_callers: list[tuple[str, frozenset[str]]] | None = None,
+        is_wait: bool = False,
+    ) -> None:
+        self.name = name  # the name users know: ``time.sleep``, ``sqlite3.Cursor.execute``
+        self.owner = owner
+        self.attr = attr
+        #: True when this call cannot block (non-blocking socket, stdout write, ...)
+        self.harmless = harmless
+        #: (file suffix, function names) of callers known to block only briefly
+        self.known_callers = known_callers if known_callers is not None else []
+        #: a synchronisation primitive: counts only when it really waited
+        self.is_wait = is_wait
+
+    def __repr__(self) -> str:
+        return f"Rule({self.name!r}, {self.owner!r}, {self.attr!r})"
 
 
 def _file_read_harmless(file: Any, *_a: Any, **_k: Any) -> bool:

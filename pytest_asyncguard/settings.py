@@ -8,8 +8,7 @@ naming the setting, where the value came from, and the valid choices.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -46,16 +45,19 @@ _HELP = {
 }
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Every asyncguard setting, resolved and validated."""
+class Settings(NamedTuple):
+    """Every asyncguard setting, resolved and validated.
+
+    A NamedTuple, not a dataclass: every pytest run imports this, and a
+    dataclass compiles its methods again at each import.
+    """
 
     mode: str = "strict"
     stall_threshold: float = DEFAULT_STALL_THRESHOLD
     allow: tuple[str, ...] = ()
     allow_in: tuple[str, ...] = ()
     scope: tuple[str, ...] = ()
-    checks: frozenset[str] = field(default_factory=lambda: frozenset(KINDS))
+    checks: frozenset[str] = frozenset(KINDS)
     source: tuple[str, ...] = ()
     fail_under: float | None = None
     allow_no_await: tuple[str, ...] = ()

@@ -22,7 +22,6 @@ import threading
 import time
 from asyncio import events
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_asyncguard.frames import Frame, capture
@@ -32,16 +31,27 @@ _perf = time.perf_counter
 _get_ident = threading.get_ident
 
 
-@dataclass
 class Stall:
     """One loop callback that ran longer than the threshold."""
 
-    duration: float
-    threshold: float
-    stack: list[Frame]
-    context: object
-    #: blocking calls recorded while this callback ran.
-    hits: list[Hit] = field(default_factory=list)
+    # A plain class, not a dataclass: every run imports this module, and a
+    # dataclass compiles its generated methods again at each import.
+    __slots__ = ("context", "duration", "hits", "stack", "threshold")
+
+    def __init__(
+        self,
+        duration: float,
+        threshold: float,
+        stack: list[Frame],
+        context: object,
+        hits: list[Hit] | None = None,
+    ) -> None:
+        self.duration = duration
+        self.threshold = threshold
+        self.stack = stack
+        self.context = context
+        #: blocking calls recorded while this callback ran
+        self.hits = hits if hits is not None else []
 
 
 # One running callback, as a list (made for every callback, so no Python-level
