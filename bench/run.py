@@ -29,17 +29,24 @@ import report
 import suite
 from timing import Config, child_env, interleaved, run_pytest
 
+# Every configuration loads pytest-asyncio with `-p asyncio` (one entry-point
+# look-up, as a normal run makes); the plugin under test comes in as an
+# installed plugin would, through PYTEST_PLUGINS (see Config.plugins).
 PLAIN = Config("plain", "plain pytest + pytest-asyncio", ("-p", "asyncio"))
-DEFAULTS = Config("ag-default", "asyncguard, defaults", ("-p", "asyncio", "-p", "asyncguard"))
+DEFAULTS = Config(
+    "ag-default", "asyncguard, defaults", ("-p", "asyncio"), plugins=("pytest_asyncguard.plugin",)
+)
 BLOCKBUSTER = Config(
     "blockbuster",
     "blockbuster autouse fixture",
-    ("-p", "asyncio", "-p", "bench_blockbuster"),
+    ("-p", "asyncio"),
+    plugins=("bench_blockbuster",),
 )
 PYLEAK = Config(
     "pyleak",
     "pyleak no_leaks(blocking) on async tests",
-    ("-p", "asyncio", "-p", "pyleak", "-p", "bench_pyleak"),
+    ("-p", "asyncio"),
+    plugins=("pyleak.pytest_plugin", "bench_pyleak"),
 )
 
 
@@ -47,14 +54,8 @@ def full_config(out: Path) -> Config:
     return Config(
         "ag-full",
         "asyncguard, all checks + JSON + source report",
-        (
-            "-p",
-            "asyncio",
-            "-p",
-            "asyncguard",
-            f"--asyncguard-json={out}",
-            "--asyncguard-source=benchpkg",
-        ),
+        ("-p", "asyncio", f"--asyncguard-json={out}", "--asyncguard-source=benchpkg"),
+        plugins=DEFAULTS.plugins,
     )
 
 
@@ -95,7 +96,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _candidate(path: str | None) -> list[Config]:
     if not path:
         return []
-    return [Config("ag-candidate", f"asyncguard, defaults, from {path}", DEFAULTS.args, path)]
+    label = f"asyncguard, defaults, from {path}"
+    return [Config("ag-candidate", label, DEFAULTS.args, DEFAULTS.plugins, pythonpath=path)]
 
 
 def _suite_configs(tmp: Path, notes: list[str], compare: str | None) -> list[Config]:

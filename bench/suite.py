@@ -10,7 +10,7 @@ layout, under one temporary folder::
         benchpkg/         the "code under test" (also the --asyncguard-source)
         tests/test_async_NNN.py, tests/test_sync_NNN.py
     synconly/             the same sync tests only, same pytest.ini
-    plugins/              bench_blockbuster.py, bench_pyleak.py (loaded with -p)
+    plugins/              bench_blockbuster.py, bench_pyleak.py (loaded through PYTEST_PLUGINS)
 
 Only the standard library is imported here.
 """

@@ -26,6 +26,10 @@ class Config:
     label: str
     #: the ``-p`` flags and options after ``python -m pytest -q -p no:cacheprovider``.
     args: tuple[str, ...]
+    #: plugin modules loaded through ``PYTEST_PLUGINS``, as an installed plugin is
+    #: loaded: ``-p NAME`` with autoload off looks NAME up among the entry points of
+    #: every installed package, a cost (~4 ms here) a normal run pays once, not per plugin.
+    plugins: tuple[str, ...] = ()
     #: put first on the child's PYTHONPATH: a patched copy of the plugin to compare.
     pythonpath: str | None = None
 
@@ -73,11 +77,18 @@ def child_env(plugins: Path) -> dict[str, str]:
 
 
 def run_pytest(
-    cwd: Path, args: tuple[str, ...], env: dict[str, str], log: Path, pythonpath: str | None = None
+    cwd: Path,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    log: Path,
+    pythonpath: str | None = None,
+    plugins: tuple[str, ...] = (),
 ) -> Sample:
     """One timed ``python -m pytest`` in ``cwd``; its output goes to ``log``."""
     if pythonpath:
         env = {**env, "PYTHONPATH": os.pathsep.join((pythonpath, env.get("PYTHONPATH", "")))}
+    if plugins:
+        env = {**env, "PYTEST_PLUGINS": ",".join(plugins)}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
     with open(log, "wb") as out:
         start = time.perf_counter()
@@ -113,10 +124,11 @@ def interleaved(
     logs.mkdir(parents=True, exist_ok=True)
     if warmup:  # bytecode and assertion-rewrite caches, page cache: same for all
         for c in configs:
-            run_pytest(cwd, c.args, env, logs / f"{c.key}-warmup.log", c.pythonpath)
+            run_pytest(cwd, c.args, env, logs / f"{c.key}-warmup.log", c.pythonpath, c.plugins)
     for r in range(rounds):
         for c in configs:
-            sample = run_pytest(cwd, c.args, env, logs / f"{c.key}-{r}.log", c.pythonpath)
+            log = logs / f"{c.key}-{r}.log"
+            sample = run_pytest(cwd, c.args, env, log, c.pythonpath, c.plugins)
             series[c.key].samples.append(sample)
             if progress:
                 print(
