@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_asyncguard import coverage_join
-from pytest_asyncguard.report import asyncfuncs
 from pytest_asyncguard.warnings import AsyncGuardWarning
 
 if TYPE_CHECKING:  # the analyser itself is imported when a report is due
@@ -231,6 +230,8 @@ class AsyncFunctionsPlugin:
                 warnings.warn(AsyncGuardWarning(f"asyncguard: {problem}"), stacklevel=1)
         if self.result is None:
             return
+        from pytest_asyncguard.report import asyncfuncs  # imported by runs with a report
+
         terminalreporter.write_sep("-", asyncfuncs.TITLE)
         for line in asyncfuncs.format_report(self.result):
             terminalreporter.write_line(line)

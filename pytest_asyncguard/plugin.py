@@ -168,23 +168,19 @@ class AsyncGuard:
         nodeid = item.nodeid
         self.engine.begin(nodeid, self.policies.get(nodeid, _NO_POLICY))
 
-    def _end(self, nodeid: str, phase: str) -> list[Violation]:
-        test = self.policies.get(nodeid, _NO_POLICY)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        nodeid, phase = item.nodeid, call.when
         try:
+            test = self.policies.get(nodeid, _NO_POLICY)
             found = self.engine.end(phase, test, last=phase == "teardown")
             for v in found:
                 v.baselined = not v.allowed and self.is_baselined(nodeid, v)
         except Exception as exc:  # never turn a green suite red by our own bug
             self.internal_errors.append(f"{nodeid} ({phase}): {exc!r}")
-            return []
-        return found
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        nodeid = item.nodeid
-        found = self._end(nodeid, call.when)
+            found = []
         requirements = self.requirements.get(nodeid)
         if not found and not requirements:  # the common case: nothing to add
             report = yield

@@ -39,17 +39,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_asyncguard import __version__
-from pytest_asyncguard.report import ReportData, Reporter, ReportError, check_writable, write_report
-from pytest_asyncguard.report.terminal import write_summary
 from pytest_asyncguard.results import RunResults, Violation
 from pytest_asyncguard.settings import Settings
 from pytest_asyncguard.warnings import AsyncGuardWarning
 
 if TYPE_CHECKING:
     from pytest_asyncguard.baseline import Baseline
+    from pytest_asyncguard.report import ReportData, Reporter
 
-# The baseline, JSON, Markdown and JUnit modules are imported by the runs that
-# use them: every run pays for what it imports.
+# The report modules are imported by the runs that report something: a clean
+# run without report files imports none of them (every run pays for its imports).
 
 #: tests listed in the terminal's violations section without ``-v``.
 TERMINAL_LIMIT = 30
@@ -132,6 +131,8 @@ class ReportPlugin:
         return base / path
 
     def _check(self, value: str, opt: str) -> Path:
+        from pytest_asyncguard.report import ReportError, check_writable
+
         path = self._resolve(value, opt)
         if self.is_worker or (opt == "asyncguard_baseline" and not self.settings.update_baseline):
             return path
@@ -178,6 +179,7 @@ class ReportPlugin:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker or not self.settings.active or not self._has_news():
             return
+        from pytest_asyncguard.report import ReportError, write_report
         from pytest_asyncguard.requirements import undeclared
 
         data = self.data = self.build()
@@ -212,6 +214,7 @@ class ReportPlugin:
 
     def build(self) -> ReportData:
         """Gather what the reporters show (also usable by the core or tests)."""
+        from pytest_asyncguard.report import ReportData
         from pytest_asyncguard.requirements import build_rows
 
         fixed = []
@@ -249,6 +252,8 @@ class ReportPlugin:
             if not self._has_news():
                 return
             self.data = self.build()
+        from pytest_asyncguard.report.terminal import write_summary
+
         verbose = self.config.get_verbosity() > 0
         write_summary(terminalreporter, self.data, None if verbose else TERMINAL_LIMIT)
         for line, markup in self.messages:
