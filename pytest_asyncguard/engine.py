@@ -42,11 +42,11 @@ class Engine:
     def start(self) -> None:
         checks = self.settings.checks
         try:
-            if "blocking-call" in checks:
-                self._install_guard_on_first_loop()
             if "loop-stall" in checks:
-                self.watchdog.install()
+                self.watchdog.install(watch=False)
             self.hygiene.install()
+            if {"blocking-call", "loop-stall"} & checks:
+                self._start_on_first_loop()
         except BaseException:
             self.stop()
             raise
@@ -61,12 +61,13 @@ class Engine:
             builtin_allow=s.builtin_allow,
         )
 
-    def _install_guard_on_first_loop(self) -> None:
-        """Put the guard's wrappers in when an asyncio event loop first starts running.
+    def _start_on_first_loop(self) -> None:
+        """Put the guard's wrappers in and start the watchdog's thread when an
+        asyncio event loop first starts running.
 
-        Until a loop runs, no call can block one; a run whose tests never start a
-        loop (a sync-only suite) pays nothing for the wrappers around every lock,
-        file read and ``os.stat`` of the process.
+        Until a loop runs, no call can block one and no callback can stall it; a
+        run whose tests never start a loop (a sync-only suite) pays nothing for the
+        wrappers around every lock, file read and ``os.stat`` of the process.
         """
         cls = base_events.BaseEventLoop
         original = cls.run_forever
@@ -76,14 +77,23 @@ class Engine:
             with lock:
                 if cls.__dict__.get("run_forever") is run_forever:
                     cls.run_forever = original  # type: ignore[method-assign]
-                    try:
-                        self.guard.install()
-                    except Exception as exc:  # the test must run on, unwatched
-                        self.errors.append(f"blocking-call detector not started: {exc!r}")
+                    self._loops_started()
             return original(loop)
 
         cls.run_forever = run_forever  # type: ignore[method-assign,assignment]
         self._first_loop = (original, run_forever)
+
+    def _loops_started(self) -> None:
+        checks = self.settings.checks
+        for kind, start in (
+            ("blocking-call", self.guard.install),
+            ("loop-stall", self.watchdog.watch),
+        ):
+            if kind in checks:
+                try:
+                    start()
+                except Exception as exc:  # the test must run on, unwatched
+                    self.errors.append(f"{kind} detector not started: {exc!r}")
 
     def collected(self) -> None:
         """The tests and conftests are imported: when they brought an event loop that
@@ -91,7 +101,7 @@ class Engine:
         ``BaseEventLoop.run_forever``, put the guard in now."""
         if self._first_loop is not None and any(m in sys.modules for m in _FOREIGN_LOOPS):
             self._disarm()
-            self.guard.install()
+            self._loops_started()
 
     def _disarm(self) -> None:
         if self._first_loop is not None:

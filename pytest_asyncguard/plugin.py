@@ -59,7 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     reports = ReportPlugin(config, resolved, results, async_functions=async_functions)
     config.pluginmanager.register(reports, "asyncguard-reports")
     if functions is not None:
-        config.pluginmanager.register(functions, "asyncguard-awaitless")
+        if functions.paths:  # no sources, no report: its hooks would have nothing to do
+            config.pluginmanager.register(functions, "asyncguard-awaitless")
         core = AsyncGuard(config, resolved, results)
         core.is_baselined = reports.is_baselined
         config.pluginmanager.register(core, "asyncguard-core")

@@ -48,7 +48,7 @@ def test_detectors_that_cannot_start_leave_the_run_green(ag: pytest.Pytester) ->
         def pytest_configure(config):
             core = config.pluginmanager.get_plugin("asyncguard-core")
 
-            def broken():
+            def broken(**_options):
                 raise OSError("cannot patch here")
 
             core.engine.watchdog.install = broken
