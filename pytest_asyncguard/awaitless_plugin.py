@@ -51,8 +51,13 @@ class AsyncFunctionsPlugin:
         sources: Sequence[str],
         fail_under: float | None = None,
         allow_no_await: Sequence[str] = (),
+        measure: str = "auto",
     ) -> None:
         self.config = config
+        #: asyncguard_measure: auto | always | never
+        self.measure = measure
+        #: no runtime columns because measuring here would have been costly (auto)
+        self.measure_skipped = False
         self.fail_under = fail_under
         self.allow_no_await = tuple(allow_no_await)
         #: the analysis, once the test loop has finished (None: no report).
@@ -89,16 +94,31 @@ class AsyncFunctionsPlugin:
             self._folder = tempfile.mkdtemp(prefix="asyncguard-coverage-")
         return self._folder
 
+    def _own_measurement_allowed(self) -> bool:
+        """May asyncguard start a coverage measurement of its own? On Python 3.12+
+        it runs on sys.monitoring, which costs little; before, coverage installs a
+        trace function that slows every line of the run, so only when asked."""
+        return self.measure == "always" or (self.measure == "auto" and sys.version_info >= (3, 12))
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not self._wanted():
             return
         workerinput: dict[str, Any] | None = getattr(self.config, "workerinput", None)
         if workerinput is None and self.config.pluginmanager.has_plugin("dsession"):
-            self._ensure_folder()  # xdist controller: the workers measure
+            if self._own_measurement_allowed():
+                self._ensure_folder()  # xdist controller: the workers measure
+            else:
+                self.measure_skipped = self.measure == "auto"
             return
         if workerinput is not None and WORKER_FOLDER_KEY not in workerinput:
             return
+        if workerinput is None and not self._own_measurement_allowed():
+            import coverage  # `coverage run -m pytest`: reading its data costs nothing
+
+            if coverage.Coverage.current() is None:
+                self.measure_skipped = self.measure == "auto"
+                return
         measurement = coverage_join.Measurement(self.paths)
         try:
             measurement.start()
@@ -110,7 +130,7 @@ class AsyncFunctionsPlugin:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist: tell each worker where to leave its coverage data."""
-        if self._wanted():
+        if self._wanted() and self._own_measurement_allowed():
             node.workerinput[WORKER_FOLDER_KEY] = self._ensure_folder()
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -235,6 +255,8 @@ class AsyncFunctionsPlugin:
         terminalreporter.write_sep("-", asyncfuncs.TITLE)
         for line in asyncfuncs.format_report(self.result):
             terminalreporter.write_line(line)
+        if self.measure_skipped and self.result.coverage is None:
+            terminalreporter.write_line(asyncfuncs.MEASURE_HINT)
         if self.failure:
             terminalreporter.write_line(self.failure, red=True, bold=True)
 

@@ -51,8 +51,11 @@ def capture_raw(frame: FrameType | None, limit: int) -> RawStack:
     """:func:`capture` for the hot path (every task created): line numbers, the
     costly part, are worked out by :func:`resolve` only for stacks that are reported."""
     out: RawStack = []
-    while frame is not None and len(out) < limit:
-        out.append((frame.f_code, frame.f_lasti, frame.f_globals.get("__name__") or ""))
+    append = out.append
+    for _ in range(limit):
+        if frame is None:
+            break
+        append((frame.f_code, frame.f_lasti, frame.f_globals.get("__name__") or ""))
         frame = frame.f_back
     return out
 

@@ -48,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
             sources=list(resolved.source),
             fail_under=resolved.fail_under,
             allow_no_await=list(resolved.allow_no_await),
+            measure=resolved.measure,
         )
 
     def async_functions() -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ import pytest
 from pytest_asyncguard.results import KINDS
 
 MODES = ("strict", "warn", "off")
+MEASURE = ("auto", "always", "never")
 DEFAULT_STALL_THRESHOLD = 0.1
 
 _HELP = {
@@ -36,6 +37,10 @@ _HELP = {
     "allow_no_await": "qualname globs of async functions accepted without await "
     "(handlers a framework or protocol requires to be async), one per line.",
     "requirements": "declared requirements, one per line: 'ID: title'.",
+    "measure": "coverage measurement for the async-without-await report when neither "
+    "pytest-cov nor 'coverage run' provides data. auto: only where it is cheap (Python "
+    "3.12+, sys.monitoring); always: also on Python 3.10 and 3.11, where a trace "
+    "function slows the whole run (often 1.5-2x); never. Default: auto.",
     "json": "write the JSON report to this path.",
     "md": "write the Markdown report (fits a CI job summary) to this path.",
     "baseline": "violations recorded in this file are reported as baselined and do not fail.",
@@ -67,6 +72,7 @@ class Settings(NamedTuple):
     baseline: str | None = None
     update_baseline: bool = False
     builtin_allow: bool = True
+    measure: str = "auto"
 
     @property
     def active(self) -> bool:
@@ -106,6 +112,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--asyncguard-fail-under", default=None, metavar="PERCENT", help=_HELP["fail_under"]
     )
+    group.addoption("--asyncguard-measure", choices=MEASURE, default=None, help=_HELP["measure"])
     group.addoption("--asyncguard-json", default=None, metavar="PATH", help=_HELP["json"])
     group.addoption("--asyncguard-md", default=None, metavar="PATH", help=_HELP["md"])
     group.addoption("--asyncguard-baseline", default=None, metavar="PATH", help=_HELP["baseline"])
@@ -120,6 +127,7 @@ def add_options(parser: pytest.Parser) -> None:
     for key in ("allow", "allow_in", "scope", "checks", "source", "allow_no_await", "requirements"):
         parser.addini(f"asyncguard_{key}", _HELP[key], type="linelist", default=[])
     parser.addini("asyncguard_fail_under", _HELP["fail_under"], default=None)
+    parser.addini("asyncguard_measure", _HELP["measure"], default=None)
     parser.addini("asyncguard_json", _HELP["json"], default=None)
     parser.addini("asyncguard_md", _HELP["md"], default=None)
     parser.addini("asyncguard_baseline", _HELP["baseline"], default=None)
@@ -182,6 +190,13 @@ def resolve(config: pytest.Config) -> Settings:
     raw, where = _pick(config, "asyncguard_stall_threshold", "asyncguard_stall_threshold")
     threshold = DEFAULT_STALL_THRESHOLD if raw is None else parse_seconds(raw, where)
 
+    measure, where = _pick(config, "asyncguard_measure", "asyncguard_measure")
+    measure = (measure or "auto").strip()
+    if measure not in MEASURE:
+        raise pytest.UsageError(
+            f"asyncguard: {where} got {measure!r}; valid values: {', '.join(MEASURE)}"
+        )
+
     raw, where = _pick(config, "asyncguard_fail_under", "asyncguard_fail_under")
     fail_under: float | None = None
     if raw is not None:
@@ -221,4 +236,5 @@ def resolve(config: pytest.Config) -> Settings:
         baseline=path("asyncguard_baseline"),
         update_baseline=bool(config.getoption("asyncguard_update_baseline")),
         builtin_allow=bool(config.getini("asyncguard_builtin_allow")),
+        measure=measure,
     )

@@ -63,6 +63,13 @@ def format_function(function: AsyncFunction) -> str:
     return f"{text}  ({RAN_NEVER_AWAITED if function.executed else NEVER_RAN})"
 
 
+#: why a run on Python < 3.12 shows no run/await columns by default
+MEASURE_HINT = (
+    "(before Python 3.12 asyncguard measures only with --asyncguard-measure=always, "
+    "which slows the run; it reads pytest-cov or 'coverage run' data at no cost)"
+)
+
+
 def format_report(analysis: Analysis) -> list[str]:
     """Every line of the terminal section, below its title."""
     lines: list[str] = []

@@ -134,7 +134,7 @@ def test_acceptance_shop_without_coverage_plugin(
 ) -> None:
     not_under_outer_coverage(monkeypatch)
     args = use_plugin(shop, sources=["shop"])
-    result = shop.runpytest(*args)
+    result = shop.runpytest(*args, "--asyncguard-measure=always")
     result.assert_outcomes(passed=2)
     assert result.ret == 0
     data = result_of(shop)
@@ -182,7 +182,8 @@ def test_xdist_workers_measure_and_controller_combines(
     args = use_plugin(shop, sources=["shop"])
     private_tmp = shop.mkdir("tmp")  # where the controller's data folder goes
     monkeypatch.setenv("TMPDIR", str(private_tmp))
-    result = shop.runpytest_subprocess(*args, *NO_BENCHMARK, "-n", "2", *cov)
+    measure = "--asyncguard-measure=always"  # own measurement on every Python
+    result = shop.runpytest_subprocess(*args, *NO_BENCHMARK, "-n", "2", measure, *cov)
     result.assert_outcomes(passed=2)
     assert result.ret == 0
     assert runtime(result_of(shop)) == EXPECTED_RUNTIME
@@ -247,7 +248,7 @@ def test_sources_default_to_coverage_config(
     not_under_outer_coverage(monkeypatch)
     args = use_plugin(shop, sources=[])
     shop.path.joinpath(".coveragerc").write_text("[run]\nsource = shop\n")
-    result = shop.runpytest(*args)
+    result = shop.runpytest(*args, "--asyncguard-measure=always")
     assert result.ret == 0
     assert runtime(result_of(shop)) == EXPECTED_RUNTIME
 
@@ -320,3 +321,37 @@ def test_ini_keys(shop: pytest.Pytester, fail_under: int, ret: int) -> None:
         result.stdout.fnmatch_lines([message])
     else:
         result.stdout.no_fnmatch_line("*is below --asyncguard-fail-under*")
+
+
+@pytest.mark.parametrize("measure", ["auto", "never"])
+def test_measure_auto_and_never(
+    shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, measure: str
+) -> None:
+    # auto measures where it is cheap (sys.monitoring, Python 3.12+); never does not
+    # measure at all. Without runtime data the report is the static one, with a hint.
+    not_under_outer_coverage(monkeypatch)
+    args = use_plugin(shop, sources=["shop"])
+    result = shop.runpytest(*args, f"--asyncguard-measure={measure}")
+    result.assert_outcomes(passed=2)
+    measured = measure == "auto" and sys.version_info >= (3, 12)
+    if measured:
+        assert runtime(result_of(shop)) == EXPECTED_RUNTIME
+        result.stdout.no_fnmatch_line("*no coverage data measured*")
+    else:
+        assert set(runtime(result_of(shop)).values()) == {(None, None)}
+        result.stdout.fnmatch_lines(["(no coverage data measured:*"])
+    hint = "(before Python 3.12 asyncguard measures only with --asyncguard-measure=always*"
+    if measure == "auto" and not measured:
+        result.stdout.fnmatch_lines([hint])
+    else:
+        result.stdout.no_fnmatch_line(hint)
+
+
+def test_measure_setting_is_checked(shop: pytest.Pytester) -> None:
+    args = use_plugin(shop, sources=["shop"])
+    ini = (shop.path / "tox.ini").read_text().rstrip("\n") + "\n"
+    (shop.path / "tox.ini").write_text(ini + "asyncguard_measure = sometimes\n")
+    result = shop.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    message = "asyncguard: ini key asyncguard_measure got 'sometimes'; valid values: "
+    result.stderr.fnmatch_lines([f"*{message}auto, always, never"])
