@@ -59,6 +59,18 @@ def full_config(out: Path) -> Config:
     )
 
 
+def measured_config(out: Path) -> Config:
+    """All checks with asyncguard's own coverage measurement forced on: before Python
+    3.12 that is a trace function, which ``auto`` leaves off (the report is static)."""
+    full = full_config(out)
+    return Config(
+        "ag-measured",
+        "asyncguard, all checks + --asyncguard-measure=always",
+        (*full.args, "--asyncguard-measure=always"),
+        plugins=full.plugins,
+    )
+
+
 def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -102,6 +114,8 @@ def _candidate(path: str | None) -> list[Config]:
 
 def _suite_configs(tmp: Path, notes: list[str], compare: str | None) -> list[Config]:
     configs = [PLAIN, DEFAULTS, *_candidate(compare), full_config(tmp / "asyncguard-report.json")]
+    if sys.version_info < (3, 12):  # from 3.12 on, ag-full measures already (sys.monitoring)
+        configs.append(measured_config(tmp / "asyncguard-measured.json"))
     if _available("blockbuster"):
         configs.append(BLOCKBUSTER)
     else:
