@@ -1,8 +1,10 @@
 """The detectors together: start and stop them, and close each test phase.
 
-The plugin calls :meth:`Engine.begin` when a test phase starts and
-:meth:`Engine.end` when it ends; ``end`` turns what the detectors recorded into
-:class:`Violation` objects. No pytest import here.
+The plugin calls :meth:`Engine.begin` when a test starts and :meth:`Engine.end`
+after each of its phases; ``end`` turns what the detectors recorded since the
+previous phase into :class:`Violation` objects. The patches that cost something
+outside event loops (the guard's wrappers) and the watchdog's thread wait for the
+first loop to run. No pytest import here.
 """
 
 from __future__ import annotations

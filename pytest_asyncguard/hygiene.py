@@ -27,12 +27,20 @@ from asyncio import base_events
 from collections.abc import Callable
 from typing import Any
 
-from pytest_asyncguard.frames import Frame, RawStack, capture, capture_raw, resolve
+from pytest_asyncguard.frames import (
+    Frame,
+    RawStack,
+    capture,
+    capture_raw,
+    is_library,
+    is_stdlib,
+    resolve,
+)
 from pytest_asyncguard.guard import Recorder
 
 ORIGIN_DEPTH = 1
 #: frames kept of the code that created a task (taken raw, resolved when reported)
-TASK_STACK_DEPTH = 8
+TASK_STACK_DEPTH = 5
 # Coroutines that are the test runner's own long-lived tasks.
 _RUNNER_TASKS = frozenset({"TestRunner._run_tests_and_fixtures"})
 
@@ -55,19 +63,43 @@ class Finding:
         self.detail = detail
 
 
+#: ``cr_origin``: (file, line, function) of the frames that created a coroutine
+Origin = tuple[tuple[str, int, str], ...]
+
+
 class _Tracked:
     """A task created during a test. Held weakly: tracking must not keep a task,
-    its exception and their frames alive longer than the code under test does."""
+    its exception and their frames alive longer than the code under test does.
 
-    __slots__ = ("context", "name", "ref", "stack")
+    Where it was created is its coroutine's origin when that is the user's code
+    (free: origin tracking is on for never-awaited coroutines), else a few
+    frames of the stack, taken raw."""
+
+    __slots__ = ("context", "name", "origin", "ref", "stack")
 
     def __init__(
-        self, ref: weakref.ref[asyncio.Task[Any]], name: str, stack: RawStack, context: object
+        self,
+        ref: weakref.ref[asyncio.Task[Any]],
+        name: str,
+        origin: Origin,
+        stack: RawStack,
+        context: object,
     ) -> None:
         self.ref = ref
         self.name = name
+        self.origin = origin
         self.stack = stack
         self.context = context
+
+    def frames(self) -> list[Frame]:
+        if self.stack:
+            return resolve(self.stack)
+        return [Frame(file, line, function, "") for file, line, function in self.origin]
+
+
+def _is_library(filename: str) -> bool:
+    """The standard library or an installed package (both answers are cached)."""
+    return is_stdlib(filename) or is_library(filename)
 
 
 def _coro_name(coro: Any, task: asyncio.Task[Any]) -> str:
@@ -125,11 +157,13 @@ class Hygiene:
             if ctx is not None and self.wide_fixture_depth == 0 and self.recorder.enabled:
                 code = getattr(coro, "cr_code", None)
                 if getattr(code, "co_qualname", None) not in _RUNNER_TASKS:
+                    origin: Origin = getattr(coro, "cr_origin", None) or ()
+                    if origin and not _is_library(origin[0][0]):
+                        stack: RawStack = []  # made in the user's code: its origin says where
+                    else:  # made by a library (anyio's start_soon): who called it
+                        stack = capture_raw(sys._getframe(1), TASK_STACK_DEPTH)
                     self.tracked[id(task)] = _Tracked(
-                        weakref.ref(task),
-                        _coro_name(coro, task),
-                        capture_raw(sys._getframe(1), TASK_STACK_DEPTH),
-                        ctx,
+                        weakref.ref(task), _coro_name(coro, task), origin, stack, ctx
                     )
             return task
 
@@ -187,8 +221,8 @@ class Hygiene:
 
     # -- checks -------------------------------------------------------------
     def _found(self, kind: str, tracked: _Tracked, detail: str) -> None:
-        stack = resolve(tracked.stack)
-        self.findings.append(Finding(kind, tracked.name, stack, tracked.context, detail))
+        frames = tracked.frames()
+        self.findings.append(Finding(kind, tracked.name, frames, tracked.context, detail))
 
     def check_done(self) -> None:
         """Report finished tasks whose exception nobody retrieved; forget finished tasks."""

@@ -236,3 +236,36 @@ def test_never_awaited_dropped_away_from_where_it_was_made(ag: pytest.Pytester) 
     result.stdout.fnmatch_lines(
         ["asyncguard: coroutine fetch() was never awaited, created at test_it.py:7 *"]
     )
+
+
+def test_leaked_task_site_when_a_library_makes_the_coroutine(ag: pytest.Pytester) -> None:
+    # A coroutine made in the test is located by its origin; one that anyio makes
+    # (start_soon calls the function) by the frames of the call that made the task.
+    result = run(
+        ag,
+        """
+        import asyncio, anyio, pytest
+
+        async def forever():
+            await asyncio.Event().wait()
+
+        @pytest.mark.asyncio
+        async def test_own_coroutine():
+            asyncio.ensure_future(forever())
+            await asyncio.sleep(0)
+
+        @pytest.mark.asyncio
+        async def test_library_made():
+            tg = anyio.create_task_group()
+            await tg.__aenter__()
+            tg.start_soon(forever)
+            await asyncio.sleep(0)
+        """,
+    )
+    result.assert_outcomes(passed=2, errors=2)  # found when the loop shuts down
+    result.stdout.fnmatch_lines(
+        [
+            "asyncguard: task forever() leaked: created at test_it.py:8, *",
+            "asyncguard: task *() leaked: created at test_it.py:15, *",
+        ]
+    )
