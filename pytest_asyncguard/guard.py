@@ -48,7 +48,7 @@ class Hit:
 
     # A plain class, not a dataclass: every run imports this module, and a
     # dataclass compiles its generated methods again at each import.
-    __slots__ = ("context", "duration", "rule", "stack", "thread")
+    __slots__ = ("context", "duration", "rule", "stack", "thread", "time")
 
     def __init__(
         self,
@@ -65,6 +65,8 @@ class Hit:
         self.context = context
         #: seconds it waited (``is_wait`` rules) or blocked
         self.duration = duration
+        #: when it was seen (``time.perf_counter``): the watchdog matches stalls to hits
+        self.time = _perf()
 
 
 class _Local(threading.local):

@@ -56,10 +56,9 @@ class Stall:
 
 # One running callback, as a list (made for every callback, so no Python-level
 # constructor): when it started, the stack the watching thread took once it ran
-# past the threshold, the recorder's hit list and its length at the start, the
-# debugger epoch, and the garbage-collection seconds so far.
+# past the threshold, the debugger epoch, and the garbage-collection seconds so far.
 _Slot = list[Any]
-_START, _STACK, _HITS, _HITS_START, _EPOCH, _GC_BEFORE = range(6)
+_START, _STACK, _EPOCH, _GC_BEFORE = range(4)
 
 
 class _GcClock:
@@ -139,15 +138,7 @@ class Watchdog:
                 return original(handle)
             tid = _get_ident()
             previous = running.get(tid)
-            hits = recorder.hits
-            slot = running[tid] = [
-                _perf(),
-                None,
-                hits,
-                len(hits),
-                watchdog.debug_epoch,
-                gc_clock.total,
-            ]
+            slot = running[tid] = [_perf(), None, watchdog.debug_epoch, gc_clock.total]
             try:
                 return original(handle)
             finally:
@@ -227,5 +218,6 @@ class Watchdog:
         stack = slot[_STACK] or _task_stack(handle)
         if any(f.filename.startswith("<frozen importlib") for f in stack):
             return  # a first import; imports are not the code under test
-        hits = [h for h in slot[_HITS][slot[_HITS_START] :] if h.thread == tid]
+        start = slot[_START]
+        hits = [h for h in self.recorder.hits if h.thread == tid and h.time >= start]
         self.stalls.append(Stall(duration, self.threshold, stack, ctx, hits))
