@@ -114,9 +114,10 @@ class AsyncFunctionsPlugin:
         if workerinput is not None and WORKER_FOLDER_KEY not in workerinput:
             return
         if workerinput is None and not self._own_measurement_allowed():
-            import coverage  # `coverage run -m pytest`: reading its data costs nothing
-
-            if coverage.Coverage.current() is None:
+            # `coverage run -m pytest` imported coverage before pytest: reading the
+            # data of its measurement costs nothing. Without it, nothing to read.
+            coverage = sys.modules.get("coverage")
+            if coverage is None or coverage.Coverage.current() is None:
                 self.measure_skipped = self.measure == "auto"
                 return
         measurement = coverage_join.Measurement(self.paths)

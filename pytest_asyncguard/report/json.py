@@ -69,9 +69,34 @@ def to_dict(data: ReportData) -> dict[str, Any]:
 
 
 class JsonReporter:
-    """Renders :func:`to_dict` as indented JSON with a trailing newline."""
+    """Renders :func:`to_dict` as JSON with a trailing newline: the sections and
+    their keys one per line, and one line per test, requirement or function."""
 
     label = "JSON"
 
     def render(self, data: ReportData) -> str:
-        return json.dumps(to_dict(data), indent=2, ensure_ascii=False) + "\n"
+        return _layout(to_dict(data), 0) + "\n"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _layout(value: Any, depth: int) -> str:
+    """Indented JSON down to the lists of records, each record on its own line.
+
+    ``json.dumps(indent=2)`` runs the encoder written in Python (one generator
+    step per value); compact records go through the C encoder, about five times
+    faster, which matters for a report of many thousands of tests.
+    """
+    pad = "  " * (depth + 1)
+    if isinstance(value, dict) and value and depth < 3:
+        items = [f"{_compact(k)}: {_layout(v, depth + 1)}" for k, v in value.items()]
+    elif isinstance(value, list) and value and depth < 3:
+        items = [_compact(v) for v in value]
+    else:
+        return _compact(value)
+    close = "}" if isinstance(value, dict) else "]"
+    return (
+        f"{'{' if close == '}' else '['}\n{pad}" + f",\n{pad}".join(items) + f"\n{pad[2:]}{close}"
+    )

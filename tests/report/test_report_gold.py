@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from pytest_asyncguard.report import ReportData, Reporter, write_report
+from pytest_asyncguard.report import json as json_report
 from pytest_asyncguard.report.json import JsonReporter
 from pytest_asyncguard.report.markdown import MarkdownReporter
 
@@ -91,3 +92,10 @@ def test_markdown_headline_without_violations(data: ReportData) -> None:
         record.violations.clear()
     data.rows = []
     assert MarkdownReporter().render(data).startswith("## asyncguard: no violations in 4 tests\n")
+
+
+def test_json_layout_round_trips(data: ReportData) -> None:
+    # one record per line, but the same data as json.dumps would write
+    text = JsonReporter().render(data)
+    assert json.loads(text) == json.loads(json.dumps(json_report.to_dict(data)))
+    assert text.count("\n") > len(data.results.tests) + 10  # not one long line
