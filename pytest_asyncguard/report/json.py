@@ -13,6 +13,7 @@ Format log:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from pytest_asyncguard.report import ReportData
@@ -55,12 +56,20 @@ def totals(results: RunResults) -> dict[str, Any]:
 
 def to_dict(data: ReportData) -> dict[str, Any]:
     """The report as plain data, in the key order it is written."""
+    body = _sections(data)
+    body["tests"] = list(body["tests"])
+    return body
+
+
+def _sections(data: ReportData) -> dict[str, Any]:
+    """:func:`to_dict`, with the tests as an iterator: the writer turns each test
+    into its line and lets the dict go, so a large run is never held twice."""
     return {
         "format": FORMAT,
         "version": data.version,
         "settings": data.settings,
         "totals": totals(data.results),
-        "tests": [record.to_dict() for record in data.results.tests.values()],
+        "tests": (record.to_dict() for record in data.results.tests.values()),
         "requirements": [row.to_dict() for row in data.rows],
         "async_functions": data.async_functions,
         "allowlist": {"unused": list(data.unused_patterns)},
@@ -75,7 +84,7 @@ class JsonReporter:
     label = "JSON"
 
     def render(self, data: ReportData) -> str:
-        return _layout(to_dict(data), 0) + "\n"
+        return _layout(_sections(data), 0) + "\n"
 
 
 def _compact(value: Any) -> str:
@@ -92,8 +101,10 @@ def _layout(value: Any, depth: int) -> str:
     pad = "  " * (depth + 1)
     if isinstance(value, dict) and value and depth < 3:
         items = [f"{_compact(k)}: {_layout(v, depth + 1)}" for k, v in value.items()]
-    elif isinstance(value, list) and value and depth < 3:
+    elif isinstance(value, (list, Iterator)) and depth < 3:
         items = [_compact(v) for v in value]
+        if not items:
+            return "[]"
     else:
         return _compact(value)
     close = "}" if isinstance(value, dict) else "]"
