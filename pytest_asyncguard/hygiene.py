@@ -41,8 +41,18 @@ from pytest_asyncguard.guard import Recorder
 ORIGIN_DEPTH = 1
 #: frames kept of the code that created a task (taken raw, resolved when reported)
 TASK_STACK_DEPTH = 5
-# Coroutines that are the test runner's own long-lived tasks.
-_RUNNER_TASKS = frozenset({"TestRunner._run_tests_and_fixtures"})
+# Tasks no test can leak: anyio's long-lived test runner, and what asyncio.Runner
+# and asyncio.run run to completion when they close a loop.
+_RUNNER_TASKS = frozenset(
+    {
+        "TestRunner._run_tests_and_fixtures",
+        "BaseEventLoop.shutdown_asyncgens",
+        "BaseEventLoop.shutdown_default_executor",
+    }
+)
+# asyncio.Runner.run: the task it makes is the coroutine it runs to completion.
+_RUNNER_RUN = getattr(getattr(asyncio, "Runner", None), "run", None)
+_RUNNER_CODE = getattr(_RUNNER_RUN, "__code__", None)
 
 
 class Finding:
@@ -150,21 +160,26 @@ class Hygiene:
         self._patches.append((owner, attr, original))
 
     def _wrap_create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        recorder = self.recorder
+
         def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             task = original(loop, coro, *args, **kwargs)
             self.tracked.pop(id(task), None)  # an id reused after a task was collected
-            ctx = self.recorder.context
-            if ctx is not None and self.wide_fixture_depth == 0 and self.recorder.enabled:
-                code = getattr(coro, "cr_code", None)
-                if getattr(code, "co_qualname", None) not in _RUNNER_TASKS:
-                    origin: Origin = getattr(coro, "cr_origin", None) or ()
-                    if origin and not _is_library(origin[0][0]):
-                        stack: RawStack = []  # made in the user's code: its origin says where
-                    else:  # made by a library (anyio's start_soon): who called it
-                        stack = capture_raw(sys._getframe(1), TASK_STACK_DEPTH)
-                    self.tracked[id(task)] = _Tracked(
-                        weakref.ref(task), _coro_name(coro, task), origin, stack, ctx
-                    )
+            ctx = recorder.context
+            if ctx is None or self.wide_fixture_depth or not recorder.enabled:
+                return task
+            if getattr(coro, "__qualname__", None) in _RUNNER_TASKS:
+                return task
+            caller = sys._getframe(1)
+            if caller.f_code is _RUNNER_CODE:
+                return task
+            origin: Origin = getattr(coro, "cr_origin", None) or ()
+            if origin and not _is_library(origin[0][0]):
+                stack: RawStack = []  # made in the user's code: its origin says where
+            else:  # made by a library (anyio's start_soon): who called it
+                stack = capture_raw(caller, TASK_STACK_DEPTH)
+            name = _coro_name(coro, task)
+            self.tracked[id(task)] = _Tracked(weakref.ref(task), name, origin, stack, ctx)
             return task
 
         return create_task
