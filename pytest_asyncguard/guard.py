@@ -178,19 +178,23 @@ class Guard:
             if rule.attr == "__enter__":
 
                 def enter(lock: Any) -> Any:
-                    if _get_running_loop() is None or local.busy:
+                    if _get_running_loop() is None:
                         return original(lock)
                     if try_lock(lock, False):
                         return True  # it was free: taken at once, as __enter__ returns
+                    if local.busy:  # asyncguard's own recording: not a call to record
+                        return original(lock)
                     return waited(lock, original)
 
                 return enter
 
             def acquire(lock: Any, blocking: bool = True, timeout: float = -1) -> Any:
-                if _get_running_loop() is None or local.busy or not blocking or timeout == 0:
+                if _get_running_loop() is None or not blocking or timeout == 0:
                     return original(lock, blocking, timeout)
                 if try_lock(lock, False):
                     return True  # it was free: taken at once
+                if local.busy:
+                    return original(lock, blocking, timeout)
                 return waited(lock, original, blocking, timeout)
 
             return acquire
