@@ -39,9 +39,20 @@ def test_internal_error_is_reported_not_failed(ag: pytest.Pytester) -> None:
     )
 
 
-def test_detectors_that_cannot_start_leave_the_run_green(ag: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        # at session start
+        ("watchdog.install", "detectors not started: OSError('cannot patch here')"),
+        # when the first event loop starts, inside the test
+        ("guard.install", "blocking-call detector not started: OSError('cannot patch here')"),
+    ],
+)
+def test_detectors_that_cannot_start_leave_the_run_green(
+    ag: pytest.Pytester, target: str, message: str
+) -> None:
     ag.makeconftest(
-        """
+        f"""
         import pytest
 
         @pytest.hookimpl(trylast=True)
@@ -51,7 +62,7 @@ def test_detectors_that_cannot_start_leave_the_run_green(ag: pytest.Pytester) ->
             def broken(**_options):
                 raise OSError("cannot patch here")
 
-            core.engine.watchdog.install = broken
+            core.engine.{target} = broken
         """
     )
     ag.makepyfile(
@@ -65,4 +76,4 @@ def test_detectors_that_cannot_start_leave_the_run_green(ag: pytest.Pytester) ->
     )
     result = ag.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*detectors not started: OSError('cannot patch here')*"])
+    result.stdout.fnmatch_lines([f"*{message}*"])

@@ -392,37 +392,6 @@ def test_sync_code_runs_unpatched_until_an_event_loop_starts(ag: pytest.Pytester
     )
 
 
-def test_guard_that_cannot_install_leaves_the_test_running(ag: pytest.Pytester) -> None:
-    ag.makeconftest(
-        """
-        import pytest
-
-        @pytest.hookimpl(trylast=True)
-        def pytest_configure(config):
-            core = config.pluginmanager.get_plugin("asyncguard-core")
-
-            def broken():
-                raise OSError("cannot patch here")
-
-            core.engine.guard.install = broken
-        """
-    )
-    result = run(
-        ag,
-        """
-        import time, pytest
-
-        @pytest.mark.asyncio
-        async def test_a():
-            time.sleep(0.001)
-        """,
-    )
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(
-        ["*blocking-call detector not started: OSError('cannot patch here')*"]
-    )
-
-
 def test_uvloop_blocking_calls(ag: pytest.Pytester) -> None:
     # uvloop's loops do not start through asyncio.BaseEventLoop.run_forever:
     # when the tests import it, the wrappers go in once collection is done.
