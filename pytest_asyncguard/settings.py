@@ -179,23 +179,23 @@ def _allow_in_entry(entry: str, where: str) -> str:
     return entry
 
 
+def _choice(config: pytest.Config, key: str, choices: tuple[str, ...], noun: str) -> str:
+    """One of ``choices`` (the first is the default), or a UsageError listing them."""
+    value, where = _pick(config, key, key)
+    value = (value or choices[0]).strip()
+    if value not in choices:
+        raise pytest.UsageError(
+            f"asyncguard: {where} got {value!r}; valid {noun}: {', '.join(choices)}"
+        )
+    return str(value)
+
+
 def resolve(config: pytest.Config) -> Settings:
     """Read every option and ini key once; raise UsageError on bad values."""
-    mode, where = _pick(config, "asyncguard_mode", "asyncguard_mode")
-    mode = (mode or "strict").strip()
-    if mode not in MODES:
-        raise pytest.UsageError(
-            f"asyncguard: {where} got {mode!r}; valid modes: {', '.join(MODES)}"
-        )
+    mode = _choice(config, "asyncguard_mode", MODES, "modes")
     raw, where = _pick(config, "asyncguard_stall_threshold", "asyncguard_stall_threshold")
     threshold = DEFAULT_STALL_THRESHOLD if raw is None else parse_seconds(raw, where)
-
-    measure, where = _pick(config, "asyncguard_measure", "asyncguard_measure")
-    measure = (measure or "auto").strip()
-    if measure not in MEASURE:
-        raise pytest.UsageError(
-            f"asyncguard: {where} got {measure!r}; valid values: {', '.join(MEASURE)}"
-        )
+    measure = _choice(config, "asyncguard_measure", MEASURE, "values")
 
     raw, where = _pick(config, "asyncguard_fail_under", "asyncguard_fail_under")
     fail_under: float | None = None

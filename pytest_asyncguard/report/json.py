@@ -107,7 +107,5 @@ def _layout(value: Any, depth: int) -> str:
             return "[]"
     else:
         return _compact(value)
-    close = "}" if isinstance(value, dict) else "]"
-    return (
-        f"{'{' if close == '}' else '['}\n{pad}" + f",\n{pad}".join(items) + f"\n{pad[2:]}{close}"
-    )
+    opening, closing = "{}" if isinstance(value, dict) else "[]"
+    return f"{opening}\n{pad}" + f",\n{pad}".join(items) + f"\n{pad[2:]}{closing}"
