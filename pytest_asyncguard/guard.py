@@ -8,7 +8,9 @@ turns the hits of a test phase into violations when the phase ends.
 
 The wrapper's fast path is one C call (``asyncio._get_running_loop``): code
 running outside an event loop, sync tests and worker threads included, pays
-nothing else.
+nothing else. Where the ``_gate`` extension is built, that test runs in C and
+forwards to the original without a Python frame; the Python wrappers below
+then only see calls made on a running loop.
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ from pytest_asyncguard.frames import INFRA_PACKAGES, Frame, capture
 from pytest_asyncguard.rules import Rule, allowed_caller, catalogue
 
 _get_running_loop = events._get_running_loop
+
+
+def _load_gate() -> Callable[..., Any] | None:
+    """The C fast path, unless it is not built or switched off (``ASYNCGUARD_NO_EXTENSION=1``)."""
+    if os.environ.get("ASYNCGUARD_NO_EXTENSION", "") not in ("", "0"):
+        return None
+    try:
+        from pytest_asyncguard._gate import Gate
+    except ImportError:
+        return None
+    return Gate
+
+
+_Gate = _load_gate()
 _perf = time.perf_counter
 
 # Each lock type's own acquire, taken before anything is patched.
@@ -112,7 +128,11 @@ class Guard:
                 if original is None:
                     continue
                 try:
-                    wrapper = functools.wraps(original)(self._wrap(rule, original))
+                    wrapper = self._wrap(rule, original)
+                    if _Gate is not None:
+                        try_first = _PRISTINE_ACQUIRE[rule.owner] if rule.is_wait else None
+                        wrapper = _Gate(original, wrapper, _get_running_loop, try_first)
+                    functools.wraps(original)(wrapper)
                     _set(rule.owner, rule.attr, wrapper)
                 except (TypeError, KeyError, AttributeError, ImportError):
                     continue  # this interpreter's type cannot be patched: skip the rule
