@@ -153,6 +153,21 @@ gate_repr(GateObject *self)
     return PyUnicode_FromFormat("<asyncguard gate for %R>", self->original);
 }
 
+/* copy.copy() and copy.deepcopy() treat functions as atoms: so must their stand-in
+ * (a deep copy of an object holding time.sleep must not fail while it is patched). */
+static PyObject *
+gate_self(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    Py_INCREF(self);
+    return self;
+}
+
+static PyMethodDef gate_methods[] = {
+    {"__copy__", gate_self, METH_NOARGS, NULL},
+    {"__deepcopy__", gate_self, METH_O, NULL},
+    {NULL}
+};
+
 static PyMemberDef gate_members[] = {
     {"original", T_OBJECT, offsetof(GateObject, original), READONLY,
      "the function that was patched"},
@@ -186,6 +201,7 @@ static PyTypeObject GateType = {
     .tp_dictoffset = offsetof(GateObject, dict),
     .tp_weaklistoffset = offsetof(GateObject, weakrefs),
     .tp_repr = (reprfunc)gate_repr,
+    .tp_methods = gate_methods,
     .tp_members = gate_members,
     .tp_getset = gate_getset,
 };

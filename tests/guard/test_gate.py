@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import copy
 import functools
 import gc
 import inspect
@@ -135,6 +136,15 @@ def test_a_free_lock_is_taken_without_the_wrapper_a_held_one_is_not() -> None:
     assert [name for name, _a, _k in calls.log] == ["guarded", "original", "original"]
     # not a lock after all: the error is the real call's, not the fast path's
     assert gate(object()) == "original"
+
+
+def test_copies_are_the_gate_itself_as_for_functions() -> None:
+    gate = _gate_type()(time.sleep, time.sleep, events._get_running_loop)
+    holder = {"sleep": gate, "n": [1]}
+    deep = copy.deepcopy(holder)
+    assert deep["sleep"] is gate
+    assert deep["n"] is not holder["n"]
+    assert copy.copy(gate) is gate
 
 
 def test_a_gate_in_a_reference_cycle_is_collected() -> None:
