@@ -26,8 +26,6 @@ from pytest_asyncguard import coverage_join
 from pytest_asyncguard.warnings import AsyncGuardWarning
 
 if TYPE_CHECKING:  # the analyser itself is imported when a report is due
-    from coverage import CoverageData
-
     from pytest_asyncguard.awaitless import Analysis
 
 #: workerinput key naming the folder where xdist workers leave their coverage data.
@@ -67,7 +65,7 @@ class AsyncFunctionsPlugin:
         self.problems: list[str] = []
         self._measurement: coverage_join.Measurement | None = None
         self._folder: str | None = None
-        self._owned: list[CoverageData] = []
+        self._owned: list[coverage_join.Data] = []
         bases = _unique([config.invocation_params.dir, config.rootpath])
         if config.inipath is not None:
             bases = _unique([*bases, config.inipath.parent])
@@ -146,7 +144,7 @@ class AsyncFunctionsPlugin:
         self._finish(session)
         return result
 
-    def _runtime_data(self) -> tuple[CoverageData, coverage_join.Scope, str] | None:
+    def _runtime_data(self) -> tuple[coverage_join.Data, coverage_join.Scope, str] | None:
         """Stop measuring; on a worker, ship the data; elsewhere return it.
 
         Data asyncguard made itself is remembered in ``_owned``, to be released.
@@ -194,7 +192,7 @@ class AsyncFunctionsPlugin:
     def _report(
         self,
         session: pytest.Session,
-        runtime: tuple[CoverageData, coverage_join.Scope, str] | None,
+        runtime: tuple[coverage_join.Data, coverage_join.Scope, str] | None,
     ) -> None:
         if not self.paths:
             return

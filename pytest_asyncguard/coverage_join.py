@@ -15,15 +15,22 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
+
+from pytest_asyncguard.linemonitor import Lines
 
 if TYPE_CHECKING:
     from coverage import Coverage, CoverageData
 
     from pytest_asyncguard.awaitless import Analysis
+    from pytest_asyncguard.linemonitor import LineMonitor
+
+#: what was measured: coverage's data, or asyncguard's own (Python 3.12+)
+Data = Union["CoverageData", Lines]
 
 #: (file, dotted module name) -> was this file measured at all?
 Scope = Callable[[Path, str], bool]
@@ -39,6 +46,8 @@ _QUIET = [
     "no-ctracer",
     "no-sysmon",
 ]
+#: name prefix of an xdist worker's part of asyncguard's own measurement
+_LINES_PART = ".asyncguard-lines."
 _COVERAGE_CONFIGS = (".coveragerc", ".coveragerc.toml", "setup.cfg", "tox.ini", "pyproject.toml")
 
 
@@ -80,17 +89,28 @@ class Measurement:
         self.sources = [s if s.is_dir() else s.parent for s in sources]
         self._own: Coverage | None = None
         self._external: Coverage | None = None
+        self._monitor: LineMonitor | None = None
 
     @property
     def started(self) -> bool:
-        return self._own is not None or self._external is not None
+        return self._own is not None or self._external is not None or self._monitor is not None
 
     def start(self) -> None:
-        import coverage
-
-        self._external = coverage.Coverage.current()
+        # `coverage run -m pytest` imported coverage before pytest: read its data
+        running = sys.modules.get("coverage")
+        self._external = running.Coverage.current() if running is not None else None
         if self._external is not None:
             return
+        if sys.version_info >= (3, 12) and not os.environ.get("COVERAGE_CORE"):
+            from pytest_asyncguard.linemonitor import LineMonitor
+
+            monitor = LineMonitor([str(s) for s in self.sources])
+            with contextlib.suppress(RuntimeError):  # no tool id free: coverage measures
+                monitor.start()
+                self._monitor = monitor
+                return
+        import coverage
+
         cov = coverage.Coverage(
             data_file=None, source=[str(s) for s in self.sources], config_file=False
         )
@@ -103,11 +123,14 @@ class Measurement:
         cov.start()
         self._own = cov
 
-    def stop(self) -> tuple[CoverageData, Scope, bool] | None:
+    def stop(self) -> tuple[Data, Scope, bool] | None:
         """Stop measuring: the data, which files it covers, and whether it is ours
         (to :func:`release` after use) rather than the user's ``Coverage``'s."""
-        own, external = self._own, self._external
-        self._own = self._external = None
+        own, external, monitor = self._own, self._external, self._monitor
+        self._own = self._external = self._monitor = None
+        if monitor is not None:
+            sources = [str(s) for s in self.sources]
+            return monitor.stop(), lambda file, _module: in_folders(file, sources), True
         if own is not None:
             own.stop()
             sources = [str(s) for s in self.sources]
@@ -119,7 +142,7 @@ class Measurement:
         return None
 
 
-def release(data: CoverageData) -> None:
+def release(data: Data) -> None:
     """Close the sqlite connections of data asyncguard made; in-memory ones stay
     open otherwise, and Python 3.13 reports them as unclosed (a ResourceWarning).
     coverage before 7.6.x has no ``close``; its connections go with the object."""
@@ -128,8 +151,14 @@ def release(data: CoverageData) -> None:
         close(force=True)
 
 
-def write_part(data: CoverageData, folder: str) -> None:
+def write_part(data: Data, folder: str) -> None:
     """Write an xdist worker's data into the shared folder, under a unique suffix."""
+    if isinstance(data, Lines):
+        with tempfile.NamedTemporaryFile(
+            "w", dir=folder, prefix=_LINES_PART, suffix=".json", delete=False, encoding="utf-8"
+        ) as part_file:
+            part_file.write(data.to_json())
+        return
     from coverage import CoverageData
 
     part = CoverageData(basename=os.path.join(folder, ".coverage"), suffix=True)
@@ -138,12 +167,21 @@ def write_part(data: CoverageData, folder: str) -> None:
     release(part)
 
 
-def combine_folder(folder: str) -> CoverageData:
-    """Add up the workers' data files in ``folder``."""
+def combine_folder(folder: str) -> Data:
+    """Add up the workers' data files in ``folder`` (all of one kind: the workers
+    run the same interpreter)."""
+    names = sorted(os.listdir(folder))
+    if any(name.startswith(_LINES_PART) for name in names):
+        lines = Lines()
+        for name in names:
+            if name.startswith(_LINES_PART):
+                with open(os.path.join(folder, name), encoding="utf-8") as part_file:
+                    lines.update(Lines.from_json(part_file.read()))
+        return lines
     from coverage import CoverageData
 
     combined = CoverageData(no_disk=True)
-    for name in sorted(os.listdir(folder)):
+    for name in names:
         if name.startswith(".coverage."):
             part = CoverageData(basename=os.path.join(folder, name))
             part.read()
@@ -183,7 +221,7 @@ def in_folders(file: Path, folders: Sequence[str]) -> bool:
     )
 
 
-def join(analysis: Analysis, data: CoverageData, scope: Scope | None = None) -> None:
+def join(analysis: Analysis, data: Data, scope: Scope | None = None) -> None:
     """Fill ``executed`` and ``await_executed`` of every function from ``data``.
 
     A function whose file the data never saw is unexecuted when ``scope`` says the

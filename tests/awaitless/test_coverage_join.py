@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -12,6 +14,10 @@ import pytest
 
 from pytest_asyncguard import coverage_join
 from pytest_asyncguard.awaitless import Analysis, analyse_paths
+from pytest_asyncguard.linemonitor import LineMonitor, Lines
+
+#: asyncguard measures with its own sys.monitoring tool (unless COVERAGE_CORE picks coverage's)
+OWN_MONITOR = sys.version_info >= (3, 12) and not os.environ.get("COVERAGE_CORE")
 
 MODULE = """
     import asyncio
@@ -71,13 +77,64 @@ def test_measurement_and_join(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     analysis = analyse_paths([folder])
     coverage_join.join(analysis, data, scope)
     coverage_join.release(data)
+    # On 3.12+ asyncguard measures with its own sys.monitoring tool, which sees
+    # functions start; coverage's line data cannot tell a one-line body from its def.
+    own = OWN_MONITOR
+    assert isinstance(data, Lines) == own
+    one_liners = [(True, False), (False, False)] if own else [(None, None), (None, None)]
     assert runtime(analysis) == {
         "waits": (True, False),  # returned before its await
         "never_called": (False, False),
-        "one_liner": (None, None),  # line data cannot tell a call from the def
-        "uncalled_one_liner": (None, None),
+        "one_liner": one_liners[0],
+        "uncalled_one_liner": one_liners[1],
         "no_await": (True, False),
     }
+
+
+@pytest.mark.skipif(not OWN_MONITOR, reason="asyncguard's own monitor: Python 3.12+")
+def test_own_monitor_leaves_room_and_falls_back_to_coverage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if coverage.Coverage.current() is not None:
+        pytest.skip("the outer run is measured; Measurement would read that instead")
+    folder = measured_module(tmp_path, monkeypatch, "aj_tools")
+    monitoring = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
+    taken = [t for t in (3, 4) if monitoring.get_tool(t) is None]
+    for tool in taken:  # other tools hold every id asyncguard may use
+        monitoring.use_tool_id(tool, "someone else")
+    try:
+        measurement = coverage_join.Measurement([folder])
+        measurement.start()
+        try:
+            exercise("aj_tools")
+        finally:
+            measured = measurement.stop()
+    finally:
+        for tool in taken:
+            monitoring.free_tool_id(tool)
+    assert measured is not None
+    assert not isinstance(measured[0], Lines)  # coverage measured instead
+    coverage_join.release(measured[0])
+    # and the monitor gives its tool id back when it stops
+    monitor = LineMonitor([str(folder)])
+    monitor.start()
+    tool = next(t for t in (3, 4) if monitoring.get_tool(t) == "asyncguard")
+    monitor.stop()
+    assert monitoring.get_tool(tool) is None
+
+
+def test_own_data_adds_up_across_xdist_workers(tmp_path: Path) -> None:
+    first = Lines({"a.py": {1, 2}}, {"a.py": {1}})
+    second = Lines({"a.py": {3}, "b.py": {5}}, {"b.py": {4}})
+    for part in (first, second):
+        coverage_join.write_part(part, str(tmp_path))
+    combined = coverage_join.combine_folder(str(tmp_path))
+    assert isinstance(combined, Lines)
+    assert combined.measured_files() == ["a.py", "b.py"]
+    assert combined.lines("a.py") == [1, 2, 3]
+    assert combined.arcs("b.py") == [(-4, 4)]
+    assert combined.has_arcs()
+    assert combined.lines("c.py") == []
 
 
 def test_branch_data_tells_one_liners_apart(
