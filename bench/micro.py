@@ -1,4 +1,4 @@
-"""Nanoseconds a patched call costs: no guard, asyncguard's Guard, blockbuster's.
+"""Nanoseconds a patched call costs: no guard, asyncguard's Guard with and without C, blockbuster's.
 
 Each case is a tight loop of one call that asyncguard patches: ``os.stat`` on a
 file and an uncontended ``threading.Lock`` ``acquire()`` + ``release()``. The
@@ -87,17 +87,20 @@ class _Variant:
 def _variants() -> list[_Variant]:
     none = _Variant("no patch")
     out = [none]
-    ag = _Variant("asyncguard Guard")
-    try:
-        from pytest_asyncguard.guard import Guard, Recorder
+    # with the C fast path (where it is built), and the Python wrappers alone (an
+    # install without a compiler, or ASYNCGUARD_NO_EXTENSION=1)
+    for name, extension in (("asyncguard Guard", True), ("asyncguard, Python only", False)):
+        ag = _Variant(name)
+        try:
+            from pytest_asyncguard.guard import Guard, Recorder
 
-        recorder = Recorder()
-        recorder.context = "benchmark"  # as during a test phase
-        guard = Guard(recorder)
-        ag._on, ag._off = guard.install, guard.uninstall
-    except Exception as exc:
-        ag.error = f"{type(exc).__name__}: {exc}"
-    out.append(ag)
+            recorder = Recorder()
+            recorder.context = "benchmark"  # as during a test phase
+            guard = Guard(recorder, extension=extension)
+            ag._on, ag._off = guard.install, guard.uninstall
+        except Exception as exc:
+            ag.error = f"{type(exc).__name__}: {exc}"
+        out.append(ag)
     bb = _Variant("blockbuster")
     try:
         from blockbuster import BlockBuster

@@ -106,10 +106,14 @@ class Recorder:
 class Guard:
     """Installs the wrappers for every rule and removes them again."""
 
-    def __init__(self, recorder: Recorder, *, builtin_allow: bool = True) -> None:
+    def __init__(
+        self, recorder: Recorder, *, builtin_allow: bool = True, extension: bool = True
+    ) -> None:
         self.recorder = recorder
         #: skip calls from the built-in allowlist before recording them
         self.builtin_allow = builtin_allow
+        #: the C fast path in front of the wrappers, where it is built
+        self._gate = _Gate if extension else None
         self.rules: list[Rule] = []
         self._originals: list[tuple[Any, str, Any]] = []
         self._wrappers: dict[int, tuple[Any, Any]] = {}
@@ -129,9 +133,9 @@ class Guard:
                     continue
                 try:
                     wrapper = self._wrap(rule, original)
-                    if _Gate is not None:
+                    if self._gate is not None:
                         try_first = _PRISTINE_ACQUIRE[rule.owner] if rule.is_wait else None
-                        wrapper = _Gate(original, wrapper, _get_running_loop, try_first)
+                        wrapper = self._gate(original, wrapper, _get_running_loop, try_first)
                     functools.wraps(original)(wrapper)
                     _set(rule.owner, rule.attr, wrapper)
                 except (TypeError, KeyError, AttributeError, ImportError):
