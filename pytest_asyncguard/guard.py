@@ -31,6 +31,12 @@ from pytest_asyncguard.frames import INFRA_PACKAGES, Frame, capture
 from pytest_asyncguard.rules import Rule, allowed_caller, catalogue
 
 _get_running_loop = events._get_running_loop
+_perf = time.perf_counter
+
+# Each lock type's own acquire, taken before anything is patched.
+_PRISTINE_ACQUIRE: dict[Any, Callable[..., Any]] = {
+    t: t.acquire for t in (type(_thread.allocate_lock()), _thread.RLock)
+}
 
 
 def _load_gate() -> Callable[..., Any] | None:
@@ -45,12 +51,6 @@ def _load_gate() -> Callable[..., Any] | None:
 
 
 _Gate = _load_gate()
-_perf = time.perf_counter
-
-# Each lock type's own acquire, taken before anything is patched.
-_PRISTINE_ACQUIRE: dict[Any, Callable[..., Any]] = {
-    t: t.acquire for t in (type(_thread.allocate_lock()), _thread.RLock)
-}
 
 #: a lock or wait shorter than this did not really wait: an uncontended lock
 #: that raced, a worker thread that was already finishing, or the loop's thread
