@@ -24,7 +24,7 @@ import time
 import weakref
 from asyncio import events
 from collections.abc import Callable
-from types import FrameType, ModuleType
+from types import FrameType, FunctionType, ModuleType
 from typing import Any
 
 from pytest_asyncguard.frames import INFRA_PACKAGES, Frame, capture
@@ -133,7 +133,11 @@ class Guard:
                     continue
                 try:
                     wrapper = self._wrap(rule, original)
-                    if self._gate is not None:
+                    # C callables (os.stat, Lock.acquire, TextIOWrapper.readline) get
+                    # the C gate; Python functions (os.walk, Popen.wait) stay Python
+                    # functions, which the tools that inspect them expect (a method
+                    # that binds self under mock's autospec, inspect.isfunction).
+                    if self._gate is not None and not isinstance(original, FunctionType):
                         try_first = _PRISTINE_ACQUIRE[rule.owner] if rule.is_wait else None
                         wrapper = self._gate(original, wrapper, _get_running_loop, try_first)
                     functools.wraps(original)(wrapper)

@@ -14,11 +14,14 @@ import functools
 import gc
 import inspect
 import os
+import subprocess
+import sys
 import threading
 import time
 import weakref
 from asyncio import events
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -185,6 +188,25 @@ def test_the_guard_uses_the_gate_and_puts_every_original_back() -> None:
     assert time.sleep is sleep
     assert type(threading.Lock()).__enter__ is enter
     assert [hit.rule for hit in recorder.hits] == ["time.sleep"]
+
+
+def test_python_functions_keep_python_wrappers_for_the_tools_that_inspect_them() -> None:
+    # mock's autospec binds self only to a function: a method patched with a
+    # Python function must stay one (C callables were never functions).
+    _gate_type()
+    recorder = guard.Recorder()
+    g = guard.Guard(recorder)
+    g.install()
+    try:
+        assert inspect.isfunction(subprocess.Popen.wait)
+        assert inspect.isfunction(os.walk)
+        with mock.patch.object(subprocess.Popen, "wait", autospec=True, return_value=7) as wait:
+            proc = subprocess.Popen([sys.executable, "-c", "pass"])
+            assert proc.wait(timeout=5) == 7
+            wait.assert_called_once_with(proc, timeout=5)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        g.uninstall()
 
 
 @pytest.mark.parametrize("switch", ["0", "1"], ids=["gate", "python-wrappers"])
