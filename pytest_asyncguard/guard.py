@@ -134,7 +134,7 @@ class Guard:
                 try:
                     wrapper = self._wrap(rule, original)
                     # C callables (os.stat, Lock.acquire, TextIOWrapper.readline) get
-                    # the C gate; Python functions (os.walk, Popen.wait) stay Python
+                    # the C gate; Python functions (os.path.islink, Popen.wait) stay Python
                     # functions, which the tools that inspect them expect (a method
                     # that binds self under mock's autospec, inspect.isfunction).
                     if self._gate is not None and not isinstance(original, FunctionType):
