@@ -87,6 +87,7 @@ class Measurement:
 
     def __init__(self, sources: Sequence[Path]) -> None:
         self.sources = [s if s.is_dir() else s.parent for s in sources]
+        self._folders = [str(s) for s in self.sources]
         self._own: Coverage | None = None
         self._external: Coverage | None = None
         self._monitor: LineMonitor | None = None
@@ -101,21 +102,19 @@ class Measurement:
         self._external = running.Coverage.current() if running is not None else None
         if self._external is not None:
             return
-        if sys.version_info >= (3, 12) and not os.environ.get("COVERAGE_CORE"):
+        if _sysmon_is_ours():
             from pytest_asyncguard.linemonitor import LineMonitor
 
-            monitor = LineMonitor([str(s) for s in self.sources])
+            monitor = LineMonitor(self._folders)
             with contextlib.suppress(RuntimeError):  # no tool id free: coverage measures
                 monitor.start()
                 self._monitor = monitor
                 return
         import coverage
 
-        cov = coverage.Coverage(
-            data_file=None, source=[str(s) for s in self.sources], config_file=False
-        )
+        cov = coverage.Coverage(data_file=None, source=self._folders, config_file=False)
         cov.set_option("run:disable_warnings", _QUIET)
-        if sys.version_info >= (3, 12) and not os.environ.get("COVERAGE_CORE"):
+        if _sysmon_is_ours():
             # sys.monitoring costs a fraction of a trace function; it is only
             # asyncguard's own measurement, so its choice of core is ours
             with contextlib.suppress(Exception):  # coverage too old to know "core"
@@ -128,18 +127,27 @@ class Measurement:
         (to :func:`release` after use) rather than the user's ``Coverage``'s."""
         own, external, monitor = self._own, self._external, self._monitor
         self._own = self._external = self._monitor = None
+        folders = self._folders
+
+        def scope(file: Path, _module: str) -> bool:
+            return in_folders(file, folders)
+
         if monitor is not None:
-            sources = [str(s) for s in self.sources]
-            return monitor.stop(), lambda file, _module: in_folders(file, sources), True
+            return monitor.stop(), scope, True
         if own is not None:
             own.stop()
-            sources = [str(s) for s in self.sources]
-            return own.get_data(), lambda file, _module: in_folders(file, sources), True
+            return own.get_data(), scope, True
         if external is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return external.get_data(), scope_of(external), False
         return None
+
+
+def _sysmon_is_ours() -> bool:
+    """Python 3.12+ and no ``COVERAGE_CORE``: asyncguard's own measurement may use
+    ``sys.monitoring`` (its own tool, or coverage's sysmon core as the fallback)."""
+    return sys.version_info >= (3, 12) and not os.environ.get("COVERAGE_CORE")
 
 
 def release(data: Data) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 #: sys.monitoring tool ids tried, in order: those no standard tool claims
 #: (debuggers, coverage and profilers have 0, 1 and 2; optimisers 5).
-_TOOL_IDS = (3, 4)
+TOOL_IDS = (3, 4)
 _NAME = "asyncguard"
 
 
@@ -93,9 +93,9 @@ class LineMonitor:
         monitoring: Any = getattr(sys, "monitoring", None)
         if monitoring is None:
             raise RuntimeError("sys.monitoring needs Python 3.12")
-        tool = next((t for t in _TOOL_IDS if monitoring.get_tool(t) is None), None)
+        tool = next((t for t in TOOL_IDS if monitoring.get_tool(t) is None), None)
         if tool is None:
-            raise RuntimeError(f"sys.monitoring tool ids {_TOOL_IDS} are all in use")
+            raise RuntimeError(f"sys.monitoring tool ids {TOOL_IDS} are all in use")
         events, disable = monitoring.events, monitoring.DISABLE
         wanted, folders, cwd = self._wanted, self._folders, os.getcwd()
         lines, entries = self._data._lines, self._data._entries

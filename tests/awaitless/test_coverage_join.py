@@ -14,7 +14,7 @@ import pytest
 
 from pytest_asyncguard import coverage_join
 from pytest_asyncguard.awaitless import Analysis, analyse_paths
-from pytest_asyncguard.linemonitor import LineMonitor, Lines
+from pytest_asyncguard.linemonitor import TOOL_IDS, LineMonitor, Lines
 
 #: asyncguard measures with its own sys.monitoring tool (unless COVERAGE_CORE picks coverage's)
 OWN_MONITOR = sys.version_info >= (3, 12) and not os.environ.get("COVERAGE_CORE")
@@ -57,6 +57,18 @@ def exercise(name: str) -> None:
     asyncio.run(module.no_await())
 
 
+def measure(folder: Path, name: str) -> tuple[coverage_join.Data, coverage_join.Scope, bool]:
+    """asyncguard's own measurement around :func:`exercise` of module ``name``."""
+    measurement = coverage_join.Measurement([folder])
+    measurement.start()
+    try:
+        exercise(name)
+    finally:
+        measured = measurement.stop()
+    assert measured is not None
+    return measured
+
+
 def runtime(analysis: Analysis) -> dict[str, tuple[bool | None, bool | None]]:
     return {f.qualname.split(".")[-1]: (f.executed, f.await_executed) for f in analysis.functions}
 
@@ -65,14 +77,7 @@ def test_measurement_and_join(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     if coverage.Coverage.current() is not None:
         pytest.skip("the outer run is measured; Measurement would read that instead")
     folder = measured_module(tmp_path, monkeypatch, "aj_lines")
-    measurement = coverage_join.Measurement([folder])
-    measurement.start()
-    try:
-        exercise("aj_lines")
-    finally:
-        measured = measurement.stop()
-    assert measured is not None
-    data, scope, owned = measured
+    data, scope, owned = measure(folder, "aj_lines")
     assert owned
     analysis = analyse_paths([folder])
     coverage_join.join(analysis, data, scope)
@@ -99,26 +104,20 @@ def test_own_monitor_leaves_room_and_falls_back_to_coverage(
         pytest.skip("the outer run is measured; Measurement would read that instead")
     folder = measured_module(tmp_path, monkeypatch, "aj_tools")
     monitoring = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
-    taken = [t for t in (3, 4) if monitoring.get_tool(t) is None]
+    taken = [t for t in TOOL_IDS if monitoring.get_tool(t) is None]
     for tool in taken:  # other tools hold every id asyncguard may use
         monitoring.use_tool_id(tool, "someone else")
     try:
-        measurement = coverage_join.Measurement([folder])
-        measurement.start()
-        try:
-            exercise("aj_tools")
-        finally:
-            measured = measurement.stop()
+        data, _scope, _owned = measure(folder, "aj_tools")
     finally:
         for tool in taken:
             monitoring.free_tool_id(tool)
-    assert measured is not None
-    assert not isinstance(measured[0], Lines)  # coverage measured instead
-    coverage_join.release(measured[0])
+    assert not isinstance(data, Lines)  # coverage measured instead
+    coverage_join.release(data)
     # and the monitor gives its tool id back when it stops
     monitor = LineMonitor([str(folder)])
     monitor.start()
-    tool = next(t for t in (3, 4) if monitoring.get_tool(t) == "asyncguard")
+    tool = next(t for t in TOOL_IDS if monitoring.get_tool(t) == "asyncguard")
     monitor.stop()
     assert monitoring.get_tool(tool) is None
 
