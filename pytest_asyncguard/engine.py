@@ -39,6 +39,7 @@ class Engine:
         self.policy: Policy | None = None
         #: problems of the detectors worth telling the user (they never fail a test)
         self.errors: list[str] = []
+        self.watchdog.errors = self.errors
         self._first_loop: tuple[Any, Any] | None = None
 
     def start(self) -> None:

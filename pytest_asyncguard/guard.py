@@ -199,6 +199,8 @@ class Guard:
                     local.busy = True
                     try:
                         record(sys._getframe(2), seconds)  # past acquire/enter
+                    except Exception:  # the lock is taken: the caller must get it
+                        pass
                     finally:
                         local.busy = False
                 return result

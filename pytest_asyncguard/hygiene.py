@@ -77,34 +77,21 @@ class Finding:
 Origin = tuple[tuple[str, int, str], ...]
 
 
-class _Tracked:
-    """A task created during a test. Held weakly: tracking must not keep a task,
-    its exception and their frames alive longer than the code under test does.
+# A task created during a test, by id(task): a weak reference to it (tracking
+# must not keep a task, its exception and their frames alive longer than the
+# code under test does), where it was created, and the test. Where it was created
+# is its coroutine's origin when that is the user's code (free: origin tracking is
+# on for never-awaited coroutines), else a few frames of the stack, taken raw. A
+# plain tuple: one is made for every task, and its name is worked out only when
+# the task is reported.
+_Tracked = tuple["weakref.ref[asyncio.Task[Any]]", "Origin", RawStack, object]
+_REF, _ORIGIN, _STACK, _CONTEXT = range(4)
 
-    Where it was created is its coroutine's origin when that is the user's code
-    (free: origin tracking is on for never-awaited coroutines), else a few
-    frames of the stack, taken raw."""
 
-    __slots__ = ("context", "name", "origin", "ref", "stack")
-
-    def __init__(
-        self,
-        ref: weakref.ref[asyncio.Task[Any]],
-        name: str,
-        origin: Origin,
-        stack: RawStack,
-        context: object,
-    ) -> None:
-        self.ref = ref
-        self.name = name
-        self.origin = origin
-        self.stack = stack
-        self.context = context
-
-    def frames(self) -> list[Frame]:
-        if self.stack:
-            return resolve(self.stack)
-        return [Frame(file, line, function, "") for file, line, function in self.origin]
+def _tracked_frames(tracked: _Tracked) -> list[Frame]:
+    if tracked[_STACK]:
+        return resolve(tracked[_STACK])
+    return [Frame(file, line, function, "") for file, line, function in tracked[_ORIGIN]]
 
 
 def _is_library(filename: str) -> bool:
@@ -162,24 +149,33 @@ class Hygiene:
     def _wrap_create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self.recorder
 
+        tracked = self.tracked
+        library: dict[str, bool] = {}  # by file: the standard library or a package?
+
         def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             task = original(loop, coro, *args, **kwargs)
-            self.tracked.pop(id(task), None)  # an id reused after a task was collected
+            tracked.pop(id(task), None)  # left by a collected task whose id this one reuses
             ctx = recorder.context
             if ctx is None or self.wide_fixture_depth or not recorder.enabled:
                 return task
-            if getattr(coro, "__qualname__", None) in _RUNNER_TASKS:
-                return task
-            caller = sys._getframe(1)
-            if caller.f_code is _RUNNER_CODE:
-                return task
-            origin: Origin = getattr(coro, "cr_origin", None) or ()
-            if origin and not _is_library(origin[0][0]):
+            try:
+                if getattr(coro, "__qualname__", None) in _RUNNER_TASKS:
+                    return task
+                caller = sys._getframe(1)
+                if caller.f_code is _RUNNER_CODE:
+                    return task
+                origin: Origin = getattr(coro, "cr_origin", None) or ()
                 stack: RawStack = []  # made in the user's code: its origin says where
-            else:  # made by a library (anyio's start_soon): who called it
-                stack = capture_raw(caller, TASK_STACK_DEPTH)
-            name = _coro_name(coro, task)
-            self.tracked[id(task)] = _Tracked(weakref.ref(task), name, origin, stack, ctx)
+                if origin:
+                    file = origin[0][0]
+                    made_by_library = library.get(file)
+                    if made_by_library is None:
+                        made_by_library = library[file] = _is_library(file)
+                if not origin or made_by_library:  # anyio's start_soon: who called it
+                    stack = capture_raw(caller, TASK_STACK_DEPTH)
+                tracked[id(task)] = (weakref.ref(task), origin, stack, ctx)
+            except Exception:  # the task runs either way: never fail its creation
+                pass
             return task
 
         return create_task
@@ -189,17 +185,17 @@ class Hygiene:
 
         def call_exception_handler(loop: Any, context: dict[str, Any]) -> Any:
             task = context.get("task") or context.get("future")
-            tracked = self.tracked.pop(id(task), None) if task is not None else None
+            tracked = self._untrack(task)
             if tracked is None:
                 return original(loop, context)
             message = str(context.get("message", ""))
             exc = context.get("exception")
             if "never retrieved" in message and exc is not None:
                 detail = f"{type(exc).__name__}: {exc}"
-                self._found("task-exception", tracked, detail)
+                self._found("task-exception", tracked, task, detail)
                 return None  # reported here; asyncio would log it a second time
             if "destroyed but it is pending" in message:
-                self._found("leaked-task", tracked, "collected while still pending")
+                self._found("leaked-task", tracked, task, "collected while still pending")
                 return None
             return original(loop, context)
 
@@ -208,9 +204,11 @@ class Hygiene:
     def _wrap_cancel_all(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def cancel_all(loop: Any) -> Any:
             for task in asyncio.all_tasks(loop):
-                tracked = self.tracked.pop(id(task), None)
+                tracked = self._untrack(task)
                 if tracked is not None:
-                    self._found("leaked-task", tracked, "cancelled when the event loop shut down")
+                    self._found(
+                        "leaked-task", tracked, task, "cancelled when the event loop shut down"
+                    )
             return original(loop)
 
         return cancel_all
@@ -235,27 +233,34 @@ class Hygiene:
         return warn_unawaited
 
     # -- checks -------------------------------------------------------------
-    def _found(self, kind: str, tracked: _Tracked, detail: str) -> None:
-        frames = tracked.frames()
-        self.findings.append(Finding(kind, tracked.name, frames, tracked.context, detail))
+    def _untrack(self, task: Any) -> _Tracked | None:
+        """The tracking record of ``task``, removed; None for a task not tracked.
+        (A task being collected has its weak references cleared already.)"""
+        return self.tracked.pop(id(task), None) if task is not None else None
+
+    def _found(self, kind: str, tracked: _Tracked, task: Any, detail: str) -> None:
+        name = _coro_name(task.get_coro(), task)
+        self.findings.append(Finding(kind, name, _tracked_frames(tracked), tracked[_CONTEXT], detail))
 
     def check_done(self) -> None:
         """Report finished tasks whose exception nobody retrieved; forget finished tasks."""
         for key, tracked in list(self.tracked.items()):
-            task = tracked.ref()
+            task = tracked[_REF]()
             if task is None or task.done():
                 del self.tracked[key]
             if task is None or not task.done() or task.cancelled():
                 continue
             if getattr(task, "_log_traceback", False):
                 exc = task.exception()  # also marks it retrieved: asyncio stays quiet
-                self._found("task-exception", tracked, f"{type(exc).__name__}: {exc}")
+                self._found("task-exception", tracked, task, f"{type(exc).__name__}: {exc}")
 
     def end_test(self) -> None:
         """The test is over: tasks it created that are still pending were leaked."""
         self.check_done()
         for tracked in self.tracked.values():
-            self._found("leaked-task", tracked, "still pending when the test ended")
+            task = tracked[_REF]()
+            if task is not None:  # check_done left only live, pending tasks
+                self._found("leaked-task", tracked, task, "still pending when the test ended")
         self.tracked.clear()
 
     def drain(self) -> list[Finding]:

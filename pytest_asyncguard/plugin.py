@@ -156,10 +156,10 @@ class AsyncGuard:
             self.record_reports()
 
     def pytest_enter_pdb(self) -> None:
-        self.engine.watchdog.debug_epoch += 1
+        self.engine.watchdog.debugger()
 
     def pytest_leave_pdb(self) -> None:
-        self.engine.watchdog.debug_epoch += 1
+        self.engine.watchdog.debugger()
 
     # -- phases -------------------------------------------------------------
     # A test opens in pytest_runtest_setup (tryfirst, so before fixtures and

@@ -6,11 +6,12 @@ Wrapping that one method times every callback exactly, in any thread, for any
 loop built on ``asyncio.BaseEventLoop``; an idle loop (waiting in its selector)
 runs no handle and so is never a stall.
 
-One shared daemon thread looks at the handles in progress a few times per
-threshold and, once one has run past the threshold, snapshots that thread's
-stack with ``sys._current_frames()``: the code that held the loop, captured
-while it held it. The thread sleeps on an event, so the cost per callback is
-two clock reads and a dict update. No pytest import here.
+One shared daemon thread looks at the callbacks in progress once per threshold
+and, once one has run past the threshold, snapshots that thread's stack with
+``sys._current_frames()``: the code that held the loop, captured while it held
+it. The thread sleeps on an event, so the cost per callback is two clock reads
+and a few stores into the thread's slot; garbage-collection pauses and debugger
+prompts are dealt with when they happen, not per callback. No pytest import here.
 """
 
 from __future__ import annotations
@@ -54,26 +55,33 @@ class Stall:
         self.hits = hits if hits is not None else []
 
 
-# One running callback, as a list (made for every callback, so no Python-level
-# constructor): when it started, the stack the watching thread took once it ran
-# past the threshold, the debugger epoch, and the garbage-collection seconds so far.
+# Each thread that runs loop callbacks has one slot, made at its first callback
+# and reused for every later one (no allocation per callback): when the running
+# callback started (0.0: none runs), and the stack the watching thread took once
+# it ran past the threshold.
 _Slot = list[Any]
-_START, _STACK, _EPOCH, _GC_BEFORE = range(4)
+_START, _STACK = range(2)
+_IDLE = 0.0
+#: a start that no duration can follow: a debugger prompt opened during the callback
+_NEVER = float("inf")
 
 
 class _GcClock:
-    """Seconds spent in garbage collection: a pause of the whole interpreter, which
-    no code can avoid by awaiting, so it is taken out of a callback's time."""
+    """Takes garbage-collection pauses out of the running callback's time: a pause
+    of the whole interpreter, which no code can avoid by awaiting. The collector
+    runs in the thread that allocated, so the pause moves that thread's start."""
 
-    def __init__(self) -> None:
-        self.total = 0.0
+    def __init__(self, local: threading.local) -> None:
+        self._local = local
         self._started = 0.0
 
     def __call__(self, phase: str, _info: dict[str, int]) -> None:
         if phase == "start":
             self._started = _perf()
-        else:
-            self.total += _perf() - self._started
+            return
+        slot = getattr(self._local, "slot", None)
+        if slot is not None and slot[_START] != _IDLE:
+            slot[_START] += _perf() - self._started
 
 
 def _debug_tracer(tracer: Any) -> bool:
@@ -111,11 +119,13 @@ class Watchdog:
         self.recorder = recorder
         self.threshold = 0.1
         self.stalls: list[Stall] = []
-        #: bumped whenever a debugger prompt opens; a callback spanning one is no stall.
-        self.debug_epoch = 0
-        self._running: dict[int, _Slot] = {}
+        #: problems of the detector itself, for the run's summary (never a test's failure)
+        self.errors: list[str] = []
+        #: each thread's slot, by thread id (the watching thread reads them all)
+        self._slots: dict[int, _Slot] = {}
+        self._local = threading.local()
         self._original: Callable[[Any], Any] | None = None
-        self._gc_clock = _GcClock()
+        self._gc_clock = _GcClock(self._local)
         self._wake = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -127,28 +137,31 @@ class Watchdog:
         if self._original is not None:
             return
         self._original = original = events.Handle._run
-        running = self._running
         recorder = self.recorder
         watchdog = self
-        gc_clock = self._gc_clock
-        gc.callbacks.append(gc_clock)
+        local = self._local
+        gc.callbacks.append(self._gc_clock)
 
         def _run(handle: Any) -> Any:
             if recorder.context is None:
                 return original(handle)
-            tid = _get_ident()
-            previous = running.get(tid)
-            slot = running[tid] = [_perf(), None, watchdog.debug_epoch, gc_clock.total]
+            try:
+                slot = local.slot
+            except AttributeError:
+                slot = watchdog._new_slot()
+            outer = slot[_START]  # not _IDLE only when a loop runs inside a callback
+            start = slot[_START] = _perf()
+            slot[_STACK] = None
             try:
                 return original(handle)
             finally:
-                duration = _perf() - slot[_START] - (gc_clock.total - slot[_GC_BEFORE])
-                if previous is None:
-                    del running[tid]
-                else:
-                    running[tid] = previous
+                duration = _perf() - slot[_START]
+                slot[_START] = outer
                 if duration > watchdog.threshold:
-                    watchdog._stalled(handle, slot, duration, tid)
+                    try:
+                        watchdog._stalled(handle, slot, start, duration)
+                    except Exception as exc:  # out of Handle._run it would stop the loop
+                        watchdog.errors.append(f"loop-stall detector: {exc!r}")
 
         events.Handle._run = _run  # type: ignore[method-assign,assignment]
         self._stop = False
@@ -180,6 +193,20 @@ class Watchdog:
         stalls, self.stalls = self.stalls, []
         return stalls
 
+    def debugger(self) -> None:
+        """A debugger prompt opened or closed: the callbacks running now waited
+        for a person, so none of them is a stall."""
+        for slot in list(self._slots.values()):
+            if slot[_START] != _IDLE:
+                slot[_START] = _NEVER
+
+    def _new_slot(self) -> _Slot:
+        """This thread's first callback: its slot, kept for the thread's later ones."""
+        slot: _Slot = [_IDLE, None]
+        self._local.slot = slot
+        self._slots[_get_ident()] = slot
+        return slot
+
     # -- the watching thread ------------------------------------------------
     def _watch(self) -> None:
         wait = 0.0
@@ -187,37 +214,39 @@ class Watchdog:
             self._wake.wait(wait)
             if self._stop:
                 return
-            # Sleep a quarter threshold when nothing is due, else until the
-            # earliest running callback crosses the threshold.
-            wait = min(0.05, max(0.002, self.threshold / 4))
-            if not self._running:
-                continue
+            # Sleep one threshold when nothing is due: a callback that started
+            # since the last look has not crossed it yet, so the next look still
+            # finds it in time. Else sleep until the earliest one crosses it.
+            wait = min(0.25, max(0.002, self.threshold))
             now = _perf()
             late = []
-            for tid, slot in list(self._running.items()):
-                if slot[_STACK] is not None:
+            for tid, slot in list(self._slots.items()):
+                start = slot[_START]
+                if start == _IDLE or slot[_STACK] is not None:
                     continue
-                due = slot[_START] + self.threshold
+                due = start + self.threshold
                 if due <= now:
-                    late.append((tid, slot))
+                    late.append((tid, slot, start))
                 else:
                     wait = min(wait, due - now + 0.0005)
             if late:
                 frames = sys._current_frames()
-                for tid, slot in late:
-                    slot[_STACK] = capture(frames.get(tid))
+                for tid, slot, start in late:
+                    stack = capture(frames.get(tid))
+                    if slot[_START] == start:  # still the same callback
+                        slot[_STACK] = stack
                 del frames
 
     # -- called in the loop's thread after a long callback ------------------
-    def _stalled(self, handle: Any, slot: _Slot, duration: float, tid: int) -> None:
+    def _stalled(self, handle: Any, slot: _Slot, start: float, duration: float) -> None:
         ctx = self.recorder.context
         if ctx is None or not self.recorder.enabled:
             return
-        if slot[_EPOCH] != self.debug_epoch or _debug_tracer(sys.gettrace()):
-            return  # a debugger prompt held the loop, not the code
+        if _debug_tracer(sys.gettrace()):
+            return  # a debugger steps through the code: it holds the loop, not the code
         stack = slot[_STACK] or _task_stack(handle)
         if any(f.filename.startswith("<frozen importlib") for f in stack):
             return  # a first import; imports are not the code under test
-        start = slot[_START]
+        tid = _get_ident()
         hits = [h for h in self.recorder.hits if h.thread == tid and h.time >= start]
         self.stalls.append(Stall(duration, self.threshold, stack, ctx, hits))
