@@ -106,6 +106,8 @@ class AsyncGuard:
         self.policies: dict[str, TestPolicy] = {}
         #: the tests' requirement ids, by node id
         self.requirements: dict[str, list[str]] = {}
+        #: the test whose phases run now: item, node id, policy
+        self._open: tuple[pytest.Item | None, str, TestPolicy] = (None, "", _NO_POLICY)
         self.results.known_patterns |= {f"asyncguard_allow: {p}" for p in s.allow}
         self.results.known_patterns |= {f"asyncguard_allow_in: {p}" for p in s.allow_in}
 
@@ -168,15 +170,20 @@ class AsyncGuard:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         nodeid = item.nodeid
-        self.engine.begin(nodeid, self.policies.get(nodeid, _NO_POLICY))
+        test = self.policies.get(nodeid, _NO_POLICY)
+        self._open = (item, nodeid, test)  # its phases' reports need both again
+        self.engine.begin(nodeid, test)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        nodeid, phase = item.nodeid, call.when
-        try:
+        phase = call.when
+        opened, nodeid, test = self._open
+        if opened is not item:  # a report made outside the test's own run
+            nodeid = item.nodeid
             test = self.policies.get(nodeid, _NO_POLICY)
+        try:
             found = self.engine.end(phase, test, last=phase == "teardown")
             for v in found:
                 v.baselined = not v.allowed and self.is_baselined(nodeid, v)
