@@ -99,16 +99,19 @@ def _is_library(filename: str) -> bool:
     return is_stdlib(filename) or is_library(filename)
 
 
-def _coro_name(coro: Any, task: asyncio.Task[Any]) -> str:
-    return str(getattr(coro, "__qualname__", None) or task.get_name())
+def _task_name(task: Any) -> str:
+    get_coro, get_name = getattr(task, "get_coro", None), getattr(task, "get_name", None)
+    coro = get_coro() if get_coro is not None else None
+    return str(getattr(coro, "__qualname__", None) or (get_name() if get_name else repr(task)))
 
 
 class Hygiene:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.findings: list[Finding] = []
-        #: > 0 while a fixture wider than function scope is being set up.
-        self.wide_fixture_depth = 0
+        #: fixtures wider than function scope whose setup started: one is being set
+        #: up until pytest stores its result (``cached_result``, also on an error)
+        self.wide_fixtures: list[Any] = []
         self.track_tasks = True
         self.track_coroutines = True
         #: the tasks of the current test, by id(task); an entry is dropped when its
@@ -156,7 +159,9 @@ class Hygiene:
             task = original(loop, coro, *args, **kwargs)
             tracked.pop(id(task), None)  # left by a collected task whose id this one reuses
             ctx = recorder.context
-            if ctx is None or self.wide_fixture_depth or not recorder.enabled:
+            if ctx is None or not recorder.enabled:
+                return task
+            if self.wide_fixtures and self._in_wide_fixture():
                 return task
             try:
                 if getattr(coro, "__qualname__", None) in _RUNNER_TASKS:
@@ -232,6 +237,11 @@ class Hygiene:
 
         return warn_unawaited
 
+    def _in_wide_fixture(self) -> bool:
+        """Is a fixture wider than function scope being set up? (Those set up are dropped.)"""
+        self.wide_fixtures[:] = [f for f in self.wide_fixtures if f.cached_result is None]
+        return bool(self.wide_fixtures)
+
     # -- checks -------------------------------------------------------------
     def _untrack(self, task: Any) -> _Tracked | None:
         """The tracking record of ``task``, removed; None for a task not tracked.
@@ -239,7 +249,7 @@ class Hygiene:
         return self.tracked.pop(id(task), None) if task is not None else None
 
     def _found(self, kind: str, tracked: _Tracked, task: Any, detail: str) -> None:
-        name = _coro_name(task.get_coro(), task)
+        name = _task_name(task)
         self.findings.append(Finding(kind, name, _tracked_frames(tracked), tracked[_CONTEXT], detail))
 
     def check_done(self) -> None:

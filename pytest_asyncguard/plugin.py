@@ -287,18 +287,16 @@ class Recording:
 
 
 class WideFixtures:
-    """Tells the task tracker when a fixture wider than function scope is being set
-    up: its tasks belong to the fixture, not to the test that happens to need it
-    first. Registered only when tasks are tracked (a wrapper runs for every fixture)."""
+    """Tells the task tracker which fixtures wider than function scope are being set
+    up: their tasks belong to the fixture, not to the test that happens to need it
+    first. Registered only when tasks are tracked. A plain hook, not a wrapper
+    (it runs for every fixture): the tracker sees a setup end by itself, when
+    pytest stores the fixture's result."""
 
     def __init__(self, engine: Engine) -> None:
         self.hygiene = engine.hygiene
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, Any, Any]:
-        wide = fixturedef.scope != "function"
-        self.hygiene.wide_fixture_depth += wide
-        try:
-            return (yield)
-        finally:
-            self.hygiene.wide_fixture_depth -= wide
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_fixture_setup(self, fixturedef: Any) -> None:
+        if fixturedef.scope != "function":
+            self.hygiene.wide_fixtures.append(fixturedef)
