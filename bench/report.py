@@ -206,6 +206,17 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         if "plain" in s and key in s:
             r = median(paired_ratios(s["plain"], s[key]))
             out.append((label, f"{r:.3f}x", r <= limit))
+    for section, what in (("suite", "synthetic suite"), ("sync", "sync-only suite")):
+        s = results.get(section) or {}
+        if "plain" in s and "plain-again" in s:
+            ratios = paired_ratios(s["plain"], s["plain-again"])
+            out.append(
+                (
+                    f"noise control: plain again / plain, {what} (no target: 1 when quiet)",
+                    spread(ratios, "{:.3f}x"),
+                    None,
+                )
+            )
     m = results.get("micro")
     if m and "asyncguard Guard" in m["variants"]:
         for row in m["rows"]:

@@ -33,6 +33,9 @@ from timing import Config, child_env, interleaved, run_pytest
 # look-up, as a normal run makes); the plugin under test comes in as an
 # installed plugin would, through PYTEST_PLUGINS (see Config.plugins).
 PLAIN = Config("plain", "plain pytest + pytest-asyncio", ("-p", "asyncio"))
+# The noise control: plain again, in every round. Its ratio to plain would be 1 on
+# a quiet machine; how far it strays is how far this run's ratios can be trusted.
+PLAIN_AGAIN = Config("plain-again", "plain pytest again (noise control)", PLAIN.args)
 DEFAULTS = Config(
     "ag-default", "asyncguard, defaults", ("-p", "asyncio"), plugins=("pytest_asyncguard.plugin",)
 )
@@ -113,7 +116,13 @@ def _candidate(path: str | None) -> list[Config]:
 
 
 def _suite_configs(tmp: Path, notes: list[str], compare: str | None) -> list[Config]:
-    configs = [PLAIN, DEFAULTS, *_candidate(compare), full_config(tmp / "asyncguard-report.json")]
+    configs = [
+        PLAIN,
+        DEFAULTS,
+        *_candidate(compare),
+        full_config(tmp / "asyncguard-report.json"),
+        PLAIN_AGAIN,
+    ]
     if sys.version_info < (3, 12):  # from 3.12 on, ag-full measures already (sys.monitoring)
         configs.append(measured_config(tmp / "asyncguard-measured.json"))
     if _available("blockbuster"):
@@ -173,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if "suite" not in args.skip:
             configs = _suite_configs(tmp, notes, args.compare_path)
             if args.configs:
-                wanted = {"plain", *args.configs.split(",")}
+                wanted = {"plain", "plain-again", *args.configs.split(",")}
                 configs = [c for c in configs if c.key in wanted]
             print(
                 f"suite: {args.async_tests} async + {args.sync_tests} sync tests", file=sys.stderr
@@ -183,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         if "sync" not in args.skip and args.sync_tests:
             print(f"sync-only suite: {args.sync_tests} tests", file=sys.stderr)
             results["sync"] = interleaved(
-                [PLAIN, DEFAULTS, *_candidate(args.compare_path)],
+                [PLAIN, DEFAULTS, *_candidate(args.compare_path), PLAIN_AGAIN],
                 dirs["synconly"],
                 env,
                 args.rounds,

@@ -119,14 +119,17 @@ def interleaved(
     warmup: bool = True,
     progress: bool = True,
 ) -> dict[str, Series]:
-    """A B C ..., A B C ..., ``rounds`` times, after one untimed warm-up of each."""
+    """A B C ..., B C ... A, C ... A B, ...: ``rounds`` rounds after one untimed
+    warm-up of each; each round starts one configuration later, so none always
+    runs first (or right after the same neighbour)."""
     series = {c.key: Series(c) for c in configs}
     logs.mkdir(parents=True, exist_ok=True)
     if warmup:  # bytecode and assertion-rewrite caches, page cache: same for all
         for c in configs:
             run_pytest(cwd, c.args, env, logs / f"{c.key}-warmup.log", c.pythonpath, c.plugins)
     for r in range(rounds):
-        for c in configs:
+        shift = r % len(configs)
+        for c in configs[shift:] + configs[:shift]:
             log = logs / f"{c.key}-{r}.log"
             sample = run_pytest(cwd, c.args, env, log, c.pythonpath, c.plugins)
             series[c.key].samples.append(sample)

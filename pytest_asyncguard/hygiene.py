@@ -85,13 +85,13 @@ Origin = tuple[tuple[str, int, str], ...]
 # plain tuple: one is made for every task, and its name is worked out only when
 # the task is reported.
 _Tracked = tuple["weakref.ref[asyncio.Task[Any]]", "Origin", RawStack, object]
-_REF, _ORIGIN, _STACK, _CONTEXT = range(4)
 
 
 def _tracked_frames(tracked: _Tracked) -> list[Frame]:
-    if tracked[_STACK]:
-        return resolve(tracked[_STACK])
-    return [Frame(file, line, function, "") for file, line, function in tracked[_ORIGIN]]
+    _, origin, stack, _ = tracked
+    if stack:
+        return resolve(stack)
+    return [Frame(file, line, function, "") for file, line, function in origin]
 
 
 def _is_library(filename: str) -> bool:
@@ -249,13 +249,13 @@ class Hygiene:
         return self.tracked.pop(id(task), None) if task is not None else None
 
     def _found(self, kind: str, tracked: _Tracked, task: Any, detail: str) -> None:
-        name = _task_name(task)
-        self.findings.append(Finding(kind, name, _tracked_frames(tracked), tracked[_CONTEXT], detail))
+        frames, context = _tracked_frames(tracked), tracked[3]  # (ref, origin, stack, test)
+        self.findings.append(Finding(kind, _task_name(task), frames, context, detail))
 
     def check_done(self) -> None:
         """Report finished tasks whose exception nobody retrieved; forget finished tasks."""
         for key, tracked in list(self.tracked.items()):
-            task = tracked[_REF]()
+            task = tracked[0]()  # its weak reference
             if task is None or task.done():
                 del self.tracked[key]
             if task is None or not task.done() or task.cancelled():
@@ -268,7 +268,7 @@ class Hygiene:
         """The test is over: tasks it created that are still pending were leaked."""
         self.check_done()
         for tracked in self.tracked.values():
-            task = tracked[_REF]()
+            task = tracked[0]()  # its weak reference
             if task is not None:  # check_done left only live, pending tasks
                 self._found("leaked-task", tracked, task, "still pending when the test ended")
         self.tracked.clear()
