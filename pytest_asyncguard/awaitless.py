@@ -20,6 +20,7 @@ import ast
 import io
 import re
 import tokenize
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase, translate
@@ -240,9 +241,34 @@ def analyse_file(
     tree = ast.parse(data, filename=str(file))
     if b"async" not in data:
         return []
-    scanner = _Scanner(file, config, *_marker_lines(data))
+    scanner = _Scanner(file, config, *_marker_lines(data), _Keywords(data))
     scanner.statements(tree.body, module, protocol=False)
     return scanner.found
+
+
+class _Keywords:
+    """The lines whose text holds ``async`` or ``await``. An ``async def``, an
+    ``await`` and an async comprehension each have one of the two words within
+    their lines, so a statement or expression whose lines hold neither needs no
+    walk: most of a file is passed over by a look-up here."""
+
+    def __init__(self, data: bytes) -> None:
+        # bytes.splitlines() breaks where Python's tokenizer does: \n, \r\n, \r
+        self._lines = [
+            n for n, line in enumerate(data.splitlines(), 1) if b"async" in line or b"await" in line
+        ]
+
+    def within(self, node: ast.AST) -> bool:
+        """Might ``node`` hold one (does one of its lines hold a keyword)?"""
+        first = getattr(node, "lineno", None)
+        if first is None:
+            return True  # no position (a bare ``ast.arguments``): walk it
+        last = getattr(node, "end_lineno", None) or first
+        decorators = getattr(node, "decorator_list", None)
+        if decorators:  # a decorated def or class starts at its first decorator
+            first = min(first, decorators[0].lineno)
+        i = bisect_left(self._lines, first)
+        return i < len(self._lines) and self._lines[i] <= last
 
 
 def _marker_lines(data: bytes) -> tuple[set[int], list[bytes], str]:
@@ -250,7 +276,7 @@ def _marker_lines(data: bytes) -> tuple[set[int], list[bytes], str]:
     the file's lines and its encoding; nothing when the marker is absent."""
     if _MARKER_BYTES not in data:
         return set(), [], "utf-8"
-    lines = data.split(b"\n")
+    lines = data.splitlines()  # where the tokenizer breaks lines: \n, \r\n, \r
     encoding = tokenize.detect_encoding(iter(lines[:2]).__next__)[0]
     return {n for n, line in enumerate(lines, 1) if _MARKER_BYTES in line}, lines, encoding
 
@@ -285,10 +311,13 @@ class _Scanner:
     marker_lines: set[int]
     lines: list[bytes]
     encoding: str
+    keywords: _Keywords
     found: list[AsyncFunction] = field(default_factory=list)
 
     def statements(self, body: Sequence[ast.AST], prefix: str, protocol: bool) -> None:
         for node in body:
+            if not self.keywords.within(node):
+                continue  # no async def anywhere in it
             if isinstance(node, ast.AsyncFunctionDef):
                 self.found.append(self.function(node, f"{prefix}.{node.name}", protocol))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -304,7 +333,7 @@ class _Scanner:
 
     def function(self, node: ast.AsyncFunctionDef, qualname: str, protocol: bool) -> AsyncFunction:
         spans: list[tuple[int, int]] = []
-        _await_spans(node.body, spans)
+        _await_spans(node.body, spans, self.keywords)
         allowed = None if spans else self.allowed(node, qualname, protocol)
         return AsyncFunction(
             qualname=qualname,
@@ -360,7 +389,9 @@ def _is_stub_statement(stmt: ast.stmt) -> bool:
     return False
 
 
-def _await_spans(body: Sequence[ast.AST], spans: list[tuple[int, int]]) -> None:
+def _await_spans(
+    body: Sequence[ast.AST], spans: list[tuple[int, int]], keywords: _Keywords
+) -> None:
     """Add the line spans of the statements in ``body`` that await, in its own scope.
 
     A simple statement's span is all its lines; a compound statement's is its
@@ -370,6 +401,8 @@ def _await_spans(body: Sequence[ast.AST], spans: list[tuple[int, int]]) -> None:
     bases run here.
     """
     for stmt in body:
+        if not keywords.within(stmt):
+            continue  # neither it nor anything in it awaits
         header: list[ast.AST] = []
         blocks: list[list[ast.AST]] = []
         if isinstance(stmt, _SCOPES):
@@ -390,12 +423,12 @@ def _await_spans(body: Sequence[ast.AST], spans: list[tuple[int, int]]) -> None:
                     header.extend(v for v in value if isinstance(v, ast.AST))
                 elif isinstance(value, ast.AST):
                     header.append(value)
-        if isinstance(stmt, _ASYNC_STMTS) or any(_awaits(h) for h in header):
+        if isinstance(stmt, _ASYNC_STMTS) or any(keywords.within(h) and _awaits(h) for h in header):
             first = _first_line(stmt)
             last = _first_line(blocks[0][0]) - 1 if blocks else getattr(stmt, "end_lineno", first)
             spans.append((first, max(first, last or first)))
         for block in blocks:
-            _await_spans(block, spans)
+            _await_spans(block, spans, keywords)
 
 
 def _first_line(node: ast.AST) -> int:

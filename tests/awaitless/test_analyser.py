@@ -69,6 +69,42 @@ def test_nested_scopes_do_not_count(tmp_path: Path, body: str) -> None:
     assert not analyse(tmp_path, f"async def f():\n    {body}\n")["f"].has_await
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_await_spans_found_by_line_with_any_newline(tmp_path: Path, newline: str) -> None:
+    """Statements are passed over when none of their lines says async or await:
+    the lines must be counted as the parser counts them, and words in strings
+    and comments are only candidates."""
+    source = textwrap.dedent(
+        """\
+        import asyncio
+        async def words_only():
+            # we await nothing here
+            return "await me"
+        async def later():
+            x = 1
+
+            if x:
+                y = (
+                    await asyncio.sleep(0)
+                )
+            return y
+        class C:
+            @staticmethod
+            async def m():
+                pass
+        """
+    )
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_bytes(source.replace("\n", newline).encode())
+    found = {f.qualname: f for f in analyse_paths([pkg], root=tmp_path).functions}
+    assert set(found) == {"pkg.mod.words_only", "pkg.mod.later", "pkg.mod.C.m"}
+    assert not found["pkg.mod.words_only"].has_await
+    assert found["pkg.mod.later"].has_await
+    assert found["pkg.mod.later"].await_spans == ((9, 11),)
+
+
 def test_qualnames_methods_and_nested(tmp_path: Path) -> None:
     functions = analyse(
         tmp_path,
