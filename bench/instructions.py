@@ -10,6 +10,8 @@ and this script only compares::
     python bench/instructions.py                     # 200 async + 1,000 sync tests
     python bench/instructions.py --async-tests 0 --configs ag-default
     python bench/instructions.py --compare-path /tmp/patched   # adds ag-candidate
+    python bench/instructions.py --targets   # 1,000 + 1,000 and 0 + 1,000: the
+                                             # wall-time targets, judged by instructions
 
 Needs ``valgrind`` on PATH; a run takes about a minute per configuration.
 Only the standard library is imported here.
@@ -29,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import report
 import suite
 from run import DEFAULTS, PLAIN, full_config
 from timing import Config, child_env, run_pytest
@@ -62,7 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sync-tests", type=int, default=1000)
     p.add_argument("--configs", default="ag-default,ag-full", help="besides plain")
     p.add_argument("--compare-path", help="a patched copy of pytest_asyncguard: ag-candidate")
+    p.add_argument(
+        "--targets",
+        action="store_true",
+        help="the issue's suite sizes (1,000 + 1,000, and a 1,000-test sync-only suite), "
+        "all three suite configs, and the ratio targets judged by instruction count",
+    )
     args = p.parse_args(argv)
+    if args.targets:
+        args.async_tests, args.sync_tests, args.configs = 1000, 1000, "ag-default,ag-full"
     if shutil.which("valgrind") is None:
         print("valgrind is not installed", file=sys.stderr)
         return 2
@@ -78,17 +89,38 @@ def main(argv: list[str] | None = None) -> int:
                     "ag-candidate", "candidate", DEFAULTS.args, DEFAULTS.plugins, args.compare_path
                 )
             )
-        for config in configs:  # one plain run first: bytecode and assertion-rewrite caches
-            run_pytest(dirs["full"], config.args, env, tmp / "warmup.log", *_extra(config))
+        jobs = [(dirs["full"], c) for c in configs]
+        if args.targets:
+            jobs += [(dirs["synconly"], c) for c in (PLAIN, DEFAULTS)]
+        for folder, config in jobs:  # one run first: bytecode and assertion-rewrite caches
+            run_pytest(folder, config.args, env, tmp / "warmup.log", *_extra(config))
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # counts do not mind sharing
-            counts = list(pool.map(lambda c: count(c, dirs["full"], env), configs))
-        base = counts[0]
+            counts = list(pool.map(lambda job: count(job[1], job[0], env), jobs))
+        found = dict(zip(((folder.name, c.key) for folder, c in jobs), counts, strict=True))
+        base = found[("full", "plain")]
         print(f"{args.async_tests} async + {args.sync_tests} sync tests, instructions (Ir)")
-        for config, n in zip(configs, counts, strict=True):
+        for config in configs:
+            n = found[("full", config.key)]
             print(f"  {config.key:<13} {n / 1e9:7.3f} G  {n / base:.4f}x  {config.label}")
+        if args.targets:
+            _print_targets(found)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _print_targets(found: dict[tuple[str, str], int]) -> None:
+    """The issue's ratio targets, judged by instructions instead of wall time."""
+    rows = [
+        ("defaults, synthetic suite", "full", "ag-default", report.DEFAULTS_LIMIT),
+        ("defaults, sync-only suite", "synconly", "ag-default", report.SYNC_LIMIT),
+        ("every check, synthetic suite", "full", "ag-full", report.FULL_LIMIT),
+    ]
+    print("\n| target (by instructions) | measured | verdict |\n|---|---|---|")
+    for label, folder, key, limit in rows:
+        ratio = found[(folder, key)] / found[(folder, "plain")]
+        verdict = "**pass**" if ratio <= limit else "**MISS**"
+        print(f"| {label} ≤ {limit}x plain | {ratio:.4f}x | {verdict} |")
 
 
 if __name__ == "__main__":

@@ -67,21 +67,23 @@ _NEVER = float("inf")
 
 
 class _GcClock:
-    """Takes garbage-collection pauses out of the running callback's time: a pause
-    of the whole interpreter, which no code can avoid by awaiting. The collector
-    runs in the thread that allocated, so the pause moves that thread's start."""
+    """Takes garbage-collection pauses out of the running callbacks' time: a pause
+    of the whole interpreter (the collector holds the GIL, whichever thread
+    triggered it), which no code can avoid by awaiting. The pause moves the start
+    of every callback running at the time."""
 
-    def __init__(self, local: threading.local) -> None:
-        self._local = local
+    def __init__(self, slots: dict[int, _Slot]) -> None:
+        self._slots = slots
         self._started = 0.0
 
     def __call__(self, phase: str, _info: dict[str, int]) -> None:
         if phase == "start":
             self._started = _perf()
             return
-        slot = getattr(self._local, "slot", None)
-        if slot is not None and slot[_START] != _IDLE:
-            slot[_START] += _perf() - self._started
+        pause = _perf() - self._started
+        for slot in list(self._slots.values()):
+            if slot[_START] != _IDLE:
+                slot[_START] += pause
 
 
 def _debug_tracer(tracer: Any) -> bool:
@@ -125,7 +127,7 @@ class Watchdog:
         self._slots: dict[int, _Slot] = {}
         self._local = threading.local()
         self._original: Callable[[Any], Any] | None = None
-        self._gc_clock = _GcClock(self._local)
+        self._gc_clock = _GcClock(self._slots)
         self._wake = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None

@@ -245,6 +245,48 @@ def test_garbage_collection_pauses_are_not_stalls() -> None:
     assert dog.drain() == []
 
 
+def test_garbage_collection_in_another_thread_is_not_a_stall() -> None:
+    """The collector holds the GIL whichever thread triggered it: a loop step that
+    waited for a collection started in a worker thread did not hold the loop."""
+    import gc
+    import threading
+
+    junk = [[i] for i in range(1_000_000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        start = time.perf_counter()
+        gc.collect()
+        pause = time.perf_counter() - start
+        if pause < 0.04:
+            pytest.skip(f"a full collection took only {pause:.3f} s here")
+        recorder = Recorder()
+        recorder.context = "test"
+        dog = Watchdog(recorder)
+        dog.threshold = pause * 0.9  # the step alone stays far below it
+        dog.install()
+        try:
+
+            async def main() -> None:
+                await asyncio.sleep(0)
+                collecting = threading.Event()
+
+                def collect() -> None:
+                    collecting.set()
+                    gc.collect()
+
+                worker = threading.Thread(target=collect)
+                worker.start()
+                collecting.wait()
+                _busy(pause * 0.3)  # held, in part, by the worker's collection
+                await asyncio.to_thread(worker.join)
+
+            asyncio.run(main())
+        finally:
+            dog.uninstall()
+            del junk
+    assert dog.drain() == []
+
+
 def test_executor_shutdown_that_really_waits_is_a_stall(ag: pytest.Pytester) -> None:
     """Idle-worker housekeeping at `with ThreadPoolExecutor()` exit is not a blocking
     call, but waiting there for running work still holds the loop."""
