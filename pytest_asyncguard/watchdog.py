@@ -6,8 +6,8 @@ Wrapping that one method times every callback exactly, in any thread, for any
 loop built on ``asyncio.BaseEventLoop``; an idle loop (waiting in its selector)
 runs no handle and so is never a stall.
 
-One shared daemon thread looks at the callbacks in progress once per threshold
-and, once one has run past the threshold, snapshots that thread's stack with
+One shared daemon thread looks at the callbacks in progress a few times per
+threshold and, once one has run past the threshold, snapshots that thread's stack with
 ``sys._current_frames()``: the code that held the loop, captured while it held
 it. The thread sleeps on an event, so the cost per callback is two clock reads
 and a few stores into the thread's slot; garbage-collection pauses and debugger
@@ -216,10 +216,11 @@ class Watchdog:
             self._wake.wait(wait)
             if self._stop:
                 return
-            # Sleep one threshold when nothing is due: a callback that started
-            # since the last look has not crossed it yet, so the next look still
-            # finds it in time. Else sleep until the earliest one crosses it.
-            wait = min(0.25, max(0.002, self.threshold))
+            # Sleep a quarter threshold when nothing is due, else until the
+            # earliest running callback crosses the threshold: seen early, a
+            # long callback is caught right as it crosses, even when this
+            # thread waits its turn for the GIL.
+            wait = min(0.05, max(0.002, self.threshold / 4))
             now = _perf()
             late = []
             for tid, slot in list(self._slots.items()):
