@@ -124,6 +124,9 @@ class Engine:
         """A test starts: record what happens until its last phase ends."""
         self.watchdog.threshold = test.stall_threshold or self.settings.stall_threshold
         self.recorder.context = nodeid
+        # No fixture is being set up yet; those listed were set up (or torn down
+        # since) for earlier tests.
+        self.hygiene.wide_fixtures.clear()
 
     def end(self, phase: str, test: TestPolicy, *, last: bool = False) -> list[Violation]:
         """Close a phase: the violations found since the previous phase ended, in

@@ -109,8 +109,9 @@ class Hygiene:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.findings: list[Finding] = []
-        #: fixtures wider than function scope whose setup started: one is being set
-        #: up until pytest stores its result (``cached_result``, also on an error)
+        #: fixtures wider than function scope whose setup started during this test:
+        #: one is being set up until pytest stores its result (``cached_result``,
+        #: also on an error); the list is emptied when a test begins
         self.wide_fixtures: list[Any] = []
         self.track_tasks = True
         self.track_coroutines = True

@@ -7,11 +7,12 @@ loop built on ``asyncio.BaseEventLoop``; an idle loop (waiting in its selector)
 runs no handle and so is never a stall.
 
 One shared daemon thread looks at the callbacks in progress a few times per
-threshold and, once one has run past the threshold, snapshots that thread's stack with
-``sys._current_frames()``: the code that held the loop, captured while it held
-it. The thread sleeps on an event, so the cost per callback is two clock reads
-and a few stores into the thread's slot; garbage-collection pauses and debugger
-prompts are dealt with when they happen, not per callback. No pytest import here.
+threshold and, once one has run past the threshold, snapshots that thread's
+stack with ``sys._current_frames()``: the code that held the loop, captured
+while it held it. The thread sleeps on an event, so the cost per callback is
+two clock reads and a few stores into the thread's slot; garbage-collection
+pauses and debugger prompts are dealt with when they happen, not per callback.
+No pytest import here.
 """
 
 from __future__ import annotations

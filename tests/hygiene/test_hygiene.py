@@ -140,6 +140,38 @@ def test_leaked_task_but_not_fixture_owned_ones(ag: pytest.Pytester) -> None:
     )
 
 
+def test_tasks_tracked_again_after_a_wide_fixture_was_torn_down(ag: pytest.Pytester) -> None:
+    """A wide fixture set up and torn down with no task made in between must not
+    leave later tests' tasks untracked."""
+    ag.makepyfile(
+        test_a="""
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def config():
+            yield {"debug": False}
+
+        def test_reads_config(config):
+            assert config == {"debug": False}
+        """,
+        test_b="""
+        import asyncio, pytest
+
+        async def poll():
+            while True:
+                await asyncio.sleep(0.01)
+
+        @pytest.mark.asyncio
+        async def test_leaks():
+            asyncio.create_task(poll())
+            await asyncio.sleep(0)
+        """,
+    )
+    result = ag.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)  # a leak is found when the test ends
+    result.stdout.fnmatch_lines(["asyncguard: task poll() leaked: created at test_b.py:9, *"])
+
+
 def test_checks_select_what_is_enforced(ag: pytest.Pytester) -> None:
     ag.makeini(
         """
