@@ -152,7 +152,6 @@ class Hygiene:
 
     def _wrap_create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self.recorder
-
         tracked = self.tracked
         library: dict[str, bool] = {}  # by file: the standard library or a package?
 
@@ -162,9 +161,9 @@ class Hygiene:
             ctx = recorder.context
             if ctx is None or not recorder.enabled:
                 return task
-            if self.wide_fixtures and self._in_wide_fixture():
-                return task
             try:
+                if self.wide_fixtures and self._in_wide_fixture():
+                    return task  # the fixture's, not the test's
                 if getattr(coro, "__qualname__", None) in _RUNNER_TASKS:
                     return task
                 caller = sys._getframe(1)
