@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
 from pytest_asyncguard.guard import Recorder
-from pytest_asyncguard.watchdog import Watchdog
+from pytest_asyncguard.watchdog import Stall, Watchdog
 
 CRUNCH = """
 import time
@@ -29,24 +33,42 @@ def _busy(seconds: float) -> float:
     return time.perf_counter() - start
 
 
-@pytest.mark.parametrize("seconds", [0.12, 0.3])
-def test_duration_is_the_measured_one(seconds: float) -> None:
+def _stalls_of(
+    main: Callable[[], Coroutine[Any, Any, None]], threshold: float = 0.1
+) -> list[Stall]:
+    """The stalls a watchdog, installed for this run only, sees in ``asyncio.run(main())``."""
     recorder = Recorder()
     recorder.context = "test"
     dog = Watchdog(recorder)
+    dog.threshold = threshold
     dog.install()
-    held: list[float] = []
     try:
-
-        async def main() -> None:
-            await asyncio.sleep(0)
-            held.append(_busy(seconds))
-            await asyncio.sleep(0.05)  # idle: not a stall
-
         asyncio.run(main())
     finally:
         dog.uninstall()
-    stalls = dog.drain()
+    return dog.drain()
+
+
+def _full_collection_pause() -> float:
+    """Seconds a full collection takes now; skips the test when too short to tell."""
+    start = time.perf_counter()
+    gc.collect()
+    pause = time.perf_counter() - start
+    if pause < 0.04:
+        pytest.skip(f"a full collection took only {pause:.3f} s here")
+    return pause
+
+
+@pytest.mark.parametrize("seconds", [0.12, 0.3])
+def test_duration_is_the_measured_one(seconds: float) -> None:
+    held: list[float] = []
+
+    async def main() -> None:
+        await asyncio.sleep(0)
+        held.append(_busy(seconds))
+        await asyncio.sleep(0.05)  # idle: not a stall
+
+    stalls = _stalls_of(main)
     assert len(stalls) == 1, "one long stall is one violation"
     assert abs(stalls[0].duration - held[0]) <= 0.01
     assert any(f.function == "_busy" for f in stalls[0].stack), "stack captured while held"
@@ -217,74 +239,46 @@ def test_breakpoint_prompt_is_not_a_stall(ag: pytest.Pytester) -> None:
 
 def test_garbage_collection_pauses_are_not_stalls() -> None:
     """A full collection of a big heap pauses every thread; no code can await it away."""
-    import gc
 
-    recorder = Recorder()
-    recorder.context = "test"
-    dog = Watchdog(recorder)
-    dog.threshold = 0.02
+    async def main() -> None:
+        await asyncio.sleep(0)
+        gc.collect()
+
     junk = [[i] for i in range(1_000_000)]
     with warnings.catch_warnings():  # leftovers of earlier in-process runs go quietly
         warnings.simplefilter("ignore", ResourceWarning)
-        start = time.perf_counter()
-        gc.collect()
-        pause = time.perf_counter() - start
-        if pause < 0.04:
-            pytest.skip(f"a full collection took only {pause:.3f} s here")
-        dog.install()
-        try:
-
-            async def main() -> None:
-                await asyncio.sleep(0)
-                gc.collect()
-
-            asyncio.run(main())
-        finally:
-            dog.uninstall()
-            del junk
-    assert dog.drain() == []
+        _full_collection_pause()
+        stalls = _stalls_of(main, threshold=0.02)
+    del junk
+    assert stalls == []
 
 
 def test_garbage_collection_in_another_thread_is_not_a_stall() -> None:
     """The collector holds the GIL whichever thread triggered it: a loop step that
     waited for a collection started in a worker thread did not hold the loop."""
-    import gc
-    import threading
+
+    async def main() -> None:
+        await asyncio.sleep(0)
+        collecting = threading.Event()
+
+        def collect() -> None:
+            collecting.set()
+            gc.collect()
+
+        worker = threading.Thread(target=collect)
+        worker.start()
+        collecting.wait()
+        _busy(pause * 0.3)  # held, in part, by the worker's collection
+        await asyncio.to_thread(worker.join)
 
     junk = [[i] for i in range(1_000_000)]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # leftovers of earlier in-process runs go quietly
         warnings.simplefilter("ignore", ResourceWarning)
-        start = time.perf_counter()
-        gc.collect()
-        pause = time.perf_counter() - start
-        if pause < 0.04:
-            pytest.skip(f"a full collection took only {pause:.3f} s here")
-        recorder = Recorder()
-        recorder.context = "test"
-        dog = Watchdog(recorder)
-        dog.threshold = pause * 0.9  # the step alone stays far below it
-        dog.install()
-        try:
-
-            async def main() -> None:
-                await asyncio.sleep(0)
-                collecting = threading.Event()
-
-                def collect() -> None:
-                    collecting.set()
-                    gc.collect()
-
-                worker = threading.Thread(target=collect)
-                worker.start()
-                collecting.wait()
-                _busy(pause * 0.3)  # held, in part, by the worker's collection
-                await asyncio.to_thread(worker.join)
-
-            asyncio.run(main())
-        finally:
-            dog.uninstall()
-            del junk
-    assert dog.drain() == []
+        pause = _full_collection_pause()
+        # the step alone stays far below the threshold
+        stalls = _stalls_of(main, threshold=pause * 0.9)
+    del junk
+    assert stalls == []
 
 
 def test_executor_shutdown_that_really_waits_is_a_stall(ag: pytest.Pytester) -> None:
