@@ -2,9 +2,13 @@
 
 The plugin calls :meth:`Engine.begin` when a test starts and :meth:`Engine.end`
 after each of its phases; ``end`` turns what the detectors recorded since the
-previous phase into :class:`Violation` objects. The patches that cost something
-outside event loops (the guard's wrappers) and the watchdog's thread wait for the
-first loop to run. No pytest import here.
+previous phase into :class:`Violation` objects.
+
+Until an event loop first runs, nothing can block a loop, stall it or leak a task,
+so the engine sleeps: the guard's wrappers, the watchdog and the plugin's
+per-test hooks wait for :meth:`Engine.wake` (the first loop, or a coroutine a
+sync test never awaited). A run whose tests never start a loop pays for none of
+them. No pytest import here.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import sys
 import threading
 from asyncio import base_events
+from collections.abc import Callable
 from typing import Any
 
 from pytest_asyncguard.frames import Locator
@@ -40,16 +45,17 @@ class Engine:
         #: problems of the detectors worth telling the user (they never fail a test)
         self.errors: list[str] = []
         self.watchdog.errors = self.errors
+        #: the plugin's part of waking up (its per-test hooks); returns nothing
+        self.on_wake: Callable[[], None] | None = None
+        self._awake = False
+        self._wake_lock = threading.Lock()
         self._first_loop: tuple[Any, Any] | None = None
 
     def start(self) -> None:
-        checks = self.settings.checks
         try:
-            if "loop-stall" in checks:
-                self.watchdog.install(watch=False)
             self.hygiene.install()
-            if {"blocking-call", "loop-stall"} & checks:
-                self._start_on_first_loop()
+            self.recorder.wake = self.wake
+            self._start_on_first_loop()
         except BaseException:
             self.stop()
             raise
@@ -65,13 +71,7 @@ class Engine:
         )
 
     def _start_on_first_loop(self) -> None:
-        """Put the guard's wrappers in and start the watchdog's thread when an
-        asyncio event loop first starts running.
-
-        Until a loop runs, no call can block one and no callback can stall it; a
-        run whose tests never start a loop (a sync-only suite) pays nothing for the
-        wrappers around every lock, file read and ``os.stat`` of the process.
-        """
+        """Wake up when an asyncio event loop first starts running."""
         cls = base_events.BaseEventLoop
         original = cls.run_forever
         lock = threading.Lock()
@@ -80,31 +80,52 @@ class Engine:
             with lock:
                 if cls.__dict__.get("run_forever") is run_forever:
                     cls.run_forever = original  # type: ignore[method-assign]
-                    self._loops_started()
+                    self.wake()
             return original(loop)
 
         cls.run_forever = run_forever  # type: ignore[method-assign,assignment]
         self._first_loop = (original, run_forever)
 
-    def _loops_started(self) -> None:
+    def wake(self) -> object | None:
+        """Start what only loops need, once: the guard's wrappers (around every
+        lock, file read and ``os.stat`` of the process), the watchdog, and the
+        plugin's per-test hooks (``on_wake``). Called when the first loop runs, or
+        from the recorder when there is something to record and no test open (a
+        sync test that never awaited a coroutine). Returns the recorder's context
+        then: the test running, if any. Safe from any thread.
+        """
+        with self._wake_lock:
+            if not self._awake:
+                self._awake = True
+                self.recorder.wake = _asleep_no_more
+                self._disarm()
+                self._start_detectors()
+        return self.recorder.context
+
+    def _start_detectors(self) -> None:
         checks = self.settings.checks
-        for kind, start in (
-            ("blocking-call", self.guard.install),
-            ("loop-stall", self.watchdog.watch),
-        ):
-            if kind in checks:
-                try:
-                    start()
-                except Exception as exc:  # the test must run on, unwatched
-                    self.errors.append(f"{kind} detector not started: {exc!r}")
+        starts = [
+            (f"{kind} detector", start)
+            for kind, start in (
+                ("blocking-call", self.guard.install),
+                ("loop-stall", self.watchdog.install),
+            )
+            if kind in checks
+        ]
+        if self.on_wake is not None:
+            starts.append(("per-test hooks", self.on_wake))
+        for what, start in starts:
+            try:
+                start()
+            except Exception as exc:  # the test must run on, unwatched
+                self.errors.append(f"{what} not started: {exc!r}")
 
     def collected(self) -> None:
         """The tests and conftests are imported: when they brought an event loop that
         is not built on ``asyncio.BaseEventLoop`` (uvloop), whose loops start without
         ``BaseEventLoop.run_forever``, put the guard in now."""
         if self._first_loop is not None and any(m in sys.modules for m in _FOREIGN_LOOPS):
-            self._disarm()
-            self._loops_started()
+            self.wake()
 
     def _disarm(self) -> None:
         if self._first_loop is not None:
@@ -182,6 +203,10 @@ class Engine:
     @property
     def used_patterns(self) -> set[str]:
         return set(self.policy.used) if self.policy else set()
+
+
+def _asleep_no_more() -> object | None:
+    return None  # awake: a recorder without context is between tests
 
 
 #: event-loop packages whose loops do not subclass ``asyncio.BaseEventLoop``

@@ -89,11 +89,19 @@ class _Local(threading.local):
     busy = False
 
 
+def _no_test() -> object | None:
+    return None
+
+
 class Recorder:
     """Collects hits for the current test phase. Thread safe through the GIL."""
 
     def __init__(self) -> None:
+        #: the test being run (None: none, nothing is recorded)
         self.context: object | None = None
+        #: asked for the context where something would be recorded without one:
+        #: until asyncguard is awake (see Engine.wake) the tests run without it
+        self.wake: Callable[[], object | None] = _no_test
         self.hits: list[Hit] = []
         self.enabled = True
         self._local = _Local()

@@ -159,6 +159,8 @@ class Hygiene:
             task = original(loop, coro, *args, **kwargs)
             tracked.pop(id(task), None)  # left by a collected task whose id this one reuses
             ctx = recorder.context
+            if ctx is None:
+                ctx = recorder.wake()  # the session's first loop made a task before it ran
             if ctx is None or not recorder.enabled:
                 return task
             try:
@@ -221,6 +223,8 @@ class Hygiene:
     def _wrap_unawaited(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def warn_unawaited(coro: Any) -> Any:
             ctx = self.recorder.context
+            if ctx is None:
+                ctx = self.recorder.wake()  # a sync test before any loop ran
             if ctx is None or not self.recorder.enabled:
                 return original(coro)
             origin = getattr(coro, "cr_origin", None) or ()

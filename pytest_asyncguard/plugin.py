@@ -11,9 +11,12 @@ microseconds, so there are as few as possible (see docs/performance.md).
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable, Generator
 from importlib.metadata import PackageNotFoundError, version
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -67,8 +70,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(core, "asyncguard-core")
         if results.every_test or _is_xdist_controller(config):
             core.record_reports()
-        if core.engine.hygiene.track_tasks:
-            config.pluginmanager.register(WideFixtures(core.engine), "asyncguard-fixtures")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -90,6 +91,32 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
     return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
 
 
+def _running_test(session: pytest.Session | None) -> str | None:
+    """The node id of the session's test whose phase runs now: pytest sets
+    ``PYTEST_CURRENT_TEST`` to "<node id> (<phase>)" for each phase. (During
+    collection it can still name a test of an outer run, under pytester.)"""
+    nodeid, paren, _ = os.environ.get("PYTEST_CURRENT_TEST", "").rpartition(" (")
+    if not paren or session is None:
+        return None
+    return nodeid if any(item.nodeid == nodeid for item in session.items) else None
+
+
+def _wide_fixtures_in_setup() -> list[Any]:
+    """The fixtures wider than function scope that this thread is setting up
+    (WideFixtures was not registered yet when their setup began): the frames of
+    ``pytest_fixture_setup`` hook implementations on the stack, by the argument
+    name the hook specification fixes."""
+    found = []
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "pytest_fixture_setup":
+            fixturedef = frame.f_locals.get("fixturedef")
+            if getattr(fixturedef, "scope", "function") != "function":
+                found.append(fixturedef)
+        frame = frame.f_back
+    return found
+
+
 class AsyncGuard:
     """The per-session plugin object: owns the engine and the run's results."""
 
@@ -102,12 +129,13 @@ class AsyncGuard:
         self.internal_errors: list[str] = []
         self.is_worker = hasattr(config, "workerinput")
         self._recording: Recording | None = None
+        self._phases: Phases | None = None
+        self._session: pytest.Session | None = None
         #: the tests with allow_blocking / stall_threshold markers, by node id
         self.policies: dict[str, TestPolicy] = {}
         #: the tests' requirement ids, by node id
         self.requirements: dict[str, list[str]] = {}
-        #: the test whose phases run now: item, node id, policy
-        self._open: tuple[pytest.Item | None, str, TestPolicy] = (None, "", _NO_POLICY)
+        self.engine.on_wake = self._wake
         self.results.known_patterns |= {f"asyncguard_allow: {p}" for p in s.allow}
         self.results.known_patterns |= {f"asyncguard_allow_in: {p}" for p in s.allow_in}
 
@@ -122,6 +150,13 @@ class AsyncGuard:
         if self._recording is None and not self.is_worker:
             self._recording = Recording(self.results, self.internal_errors)
             self.config.pluginmanager.register(self._recording, "asyncguard-results")
+
+    def open_phases(self) -> None:
+        """Register the per-test hooks (once): when the engine wakes, or at
+        collection for the tests' requirement ids, which their reports carry."""
+        if self._phases is None:
+            self._phases = Phases(self)
+            self.config.pluginmanager.register(self._phases, "asyncguard-phases")
 
     # -- session ------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -139,6 +174,7 @@ class AsyncGuard:
         self.engine.stop()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._session = session  # its items: the tests that can run
         try:
             self.engine.collected()
         except Exception as exc:  # an unpatchable interpreter must not fail the run
@@ -156,67 +192,25 @@ class AsyncGuard:
                 self.requirements[item.nodeid] = requirements
         if self.requirements:
             self.record_reports()
+            self.open_phases()
+
+    def _wake(self) -> None:
+        """The engine woke up (a loop runs): the tests need their per-test hooks
+        from now on, the one running now included."""
+        self.open_phases()
+        if self.engine.hygiene.track_tasks:
+            self.config.pluginmanager.register(WideFixtures(self.engine), "asyncguard-fixtures")
+        nodeid = _running_test(self._session)
+        if nodeid is not None:  # woken in the middle of a test
+            self.engine.begin(nodeid, self.policies.get(nodeid, _NO_POLICY))
+            if self.engine.hygiene.track_tasks:
+                self.engine.hygiene.wide_fixtures.extend(_wide_fixtures_in_setup())
 
     def pytest_enter_pdb(self) -> None:
         self.engine.watchdog.debugger()
 
     def pytest_leave_pdb(self) -> None:
         self.engine.watchdog.debugger()
-
-    # -- phases -------------------------------------------------------------
-    # A test opens in pytest_runtest_setup (tryfirst, so before fixtures and
-    # pytest-asyncio run). pytest makes each phase's report right after the phase
-    # ran: the makereport wrapper closes that phase, and the last closes the test.
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        nodeid = item.nodeid
-        test = self.policies.get(nodeid, _NO_POLICY)
-        self._open = (item, nodeid, test)  # its phases' reports need both again
-        self.engine.begin(nodeid, test)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        phase = call.when
-        opened, nodeid, test = self._open
-        if opened is not item:  # a report made outside the test's own run
-            nodeid = item.nodeid
-            test = self.policies.get(nodeid, _NO_POLICY)
-        try:
-            found = self.engine.end(phase, test, last=phase == "teardown")
-            for v in found:
-                v.baselined = not v.allowed and self.is_baselined(nodeid, v)
-        except Exception as exc:  # never turn a green suite red by our own bug
-            self.internal_errors.append(f"{nodeid} ({phase}): {exc!r}")
-            found = []
-        requirements = self.requirements.get(nodeid)
-        if not found and not requirements:  # the common case: nothing to add
-            report = yield
-            if report.outcome != "passed":
-                self.record_reports()  # the outcome of a test that may have violations later
-            return report
-        self.record_reports()
-        failing = [v for v in found if not v.allowed and not v.baselined]
-        fail = self.settings.mode == "strict"
-        if failing and not fail:  # warn mode
-            for v in failing:
-                try:
-                    warnings.warn(AsyncGuardWarning(v.message), stacklevel=1)
-                except AsyncGuardWarning:
-                    fail = True  # the user's filters turn these warnings into errors
-        report = yield
-        if found:  # plain dicts: xdist carries them to the controller
-            report.asyncguard = [v.to_dict() for v in found]  # type: ignore[attr-defined]
-        if requirements:
-            report.asyncguard_requirements = requirements  # type: ignore[attr-defined]
-        if failing and fail and not report.skipped:
-            original = report.longrepr if report.failed else None
-            report.outcome = "failed"
-            from pytest_asyncguard.failure import ViolationRepr  # only when a test fails
-
-            report.longrepr = ViolationRepr(failing, original)  # type: ignore[assignment]
-        return report
 
     # -- xdist: workers send what they saw to the controller -----------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -243,6 +237,74 @@ class AsyncGuard:
             terminalreporter.write_sep("-", "asyncguard: internal errors (tests unaffected)")
             for line in self.internal_errors:
                 terminalreporter.write_line(line)
+
+
+class Phases:
+    """The per-test hooks, registered when the engine wakes (see Engine.wake).
+
+    A test opens in pytest_runtest_setup (tryfirst, so before fixtures and
+    pytest-asyncio run). pytest makes each phase's report right after the phase
+    ran: the makereport wrapper closes that phase, and the last closes the test.
+    """
+
+    def __init__(self, core: AsyncGuard) -> None:
+        self.core = core
+        self.engine = core.engine
+        self.policies = core.policies
+        self.requirements = core.requirements
+        #: the test whose phases run now: item, node id, policy
+        self._open: tuple[pytest.Item | None, str, TestPolicy] = (None, "", _NO_POLICY)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        nodeid = item.nodeid
+        test = self.policies.get(nodeid, _NO_POLICY)
+        self._open = (item, nodeid, test)  # its phases' reports need both again
+        self.engine.begin(nodeid, test)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        phase = call.when
+        opened, nodeid, test = self._open
+        if opened is not item:  # a report made outside the test's own run
+            nodeid = item.nodeid
+            test = self.policies.get(nodeid, _NO_POLICY)
+        try:
+            found = self.engine.end(phase, test, last=phase == "teardown")
+            for v in found:
+                v.baselined = not v.allowed and self.core.is_baselined(nodeid, v)
+        except Exception as exc:  # never turn a green suite red by our own bug
+            self.core.internal_errors.append(f"{nodeid} ({phase}): {exc!r}")
+            found = []
+        requirements = self.requirements.get(nodeid)
+        if not found and not requirements:  # the common case: nothing to add
+            report = yield
+            if report.outcome != "passed":
+                self.core.record_reports()  # the outcome of a test that may have violations later
+            return report
+        self.core.record_reports()
+        failing = [v for v in found if not v.allowed and not v.baselined]
+        fail = self.core.settings.mode == "strict"
+        if failing and not fail:  # warn mode
+            for v in failing:
+                try:
+                    warnings.warn(AsyncGuardWarning(v.message), stacklevel=1)
+                except AsyncGuardWarning:
+                    fail = True  # the user's filters turn these warnings into errors
+        report = yield
+        if found:  # plain dicts: xdist carries them to the controller
+            report.asyncguard = [v.to_dict() for v in found]  # type: ignore[attr-defined]
+        if requirements:
+            report.asyncguard_requirements = requirements  # type: ignore[attr-defined]
+        if failing and fail and not report.skipped:
+            original = report.longrepr if report.failed else None
+            report.outcome = "failed"
+            from pytest_asyncguard.failure import ViolationRepr  # only when a test fails
+
+            report.longrepr = ViolationRepr(failing, original)  # type: ignore[assignment]
+        return report
 
 
 class Recording:

@@ -34,22 +34,31 @@ def test_internal_error_is_reported_not_failed(ag: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*asyncguard: internal errors (tests unaffected)*",
-            "test_it.py::test_a (setup): RuntimeError('a bug in asyncguard')",
+            "test_it.py::test_a (call): RuntimeError('a bug in asyncguard')",
         ]
     )
 
 
 @pytest.mark.parametrize(
-    ("target", "message"),
+    ("target", "message", "outcome"),
     [
-        # at session start
-        ("watchdog.install", "detectors not started: OSError('cannot patch here')"),
-        # when the first event loop starts, inside the test
-        ("guard.install", "blocking-call detector not started: OSError('cannot patch here')"),
+        # at session start: no detector runs
+        ("hygiene.install", "detectors not started: OSError('cannot patch here')", "passed"),
+        # when the first event loop starts, inside the test: the others run on
+        (
+            "guard.install",
+            "blocking-call detector not started: OSError('cannot patch here')",
+            "passed",
+        ),
+        (
+            "watchdog.install",
+            "loop-stall detector not started: OSError('cannot patch here')",
+            "failed",
+        ),
     ],
 )
-def test_detectors_that_cannot_start_leave_the_run_green(
-    ag: pytest.Pytester, target: str, message: str
+def test_a_detector_that_cannot_start_fails_no_test_itself(
+    ag: pytest.Pytester, target: str, message: str, outcome: str
 ) -> None:
     ag.makeconftest(
         f"""
@@ -71,9 +80,9 @@ def test_detectors_that_cannot_start_leave_the_run_green(
 
         @pytest.mark.asyncio
         async def test_a():
-            time.sleep(0.001)
+            time.sleep(0.001)  # the guard's, when it runs
         """
     )
     result = ag.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(**{outcome: 1})
     result.stdout.fnmatch_lines([f"*{message}*"])
