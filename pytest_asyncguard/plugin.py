@@ -5,8 +5,10 @@ is running; when pytest makes a phase's report (setup, call, teardown), the
 engine returns what was found since the previous one: the phase's violations.
 They travel on that TestReport (``report.asyncguard``, plain dicts, so xdist
 carries them), and in strict mode a phase with violations neither allowed nor
-baselined is failed. Every hook here runs for every test; each costs a few
-microseconds, so there are as few as possible (see docs/performance.md).
+baselined is failed. The per-test hooks (``Phases``, ``WideFixtures``) cost a
+few microseconds a test, so there are as few as possible, and they are
+registered only once the engine wakes: when an event loop first runs (see
+``Engine.wake`` and docs/performance.md).
 """
 
 from __future__ import annotations
@@ -196,7 +198,9 @@ class AsyncGuard:
 
     def _wake(self) -> None:
         """The engine woke up (a loop runs): the tests need their per-test hooks
-        from now on, the one running now included."""
+        from now on, the one running now included. This may run in a thread
+        the test started; pluggy copies a hook's implementations for each call,
+        so registering here does not disturb a call in progress."""
         self.open_phases()
         if self.engine.hygiene.track_tasks:
             self.config.pluginmanager.register(WideFixtures(self.engine), "asyncguard-fixtures")
