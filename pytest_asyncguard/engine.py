@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pytest_asyncguard.frames import Locator
-from pytest_asyncguard.guard import Guard, Recorder
+from pytest_asyncguard.guard import Guard, Recorder, no_context
 from pytest_asyncguard.hygiene import Hygiene
 from pytest_asyncguard.policy import Policy, TestPolicy
 from pytest_asyncguard.results import Violation
@@ -97,7 +97,7 @@ class Engine:
         with self._wake_lock:
             if not self._awake:
                 self._awake = True
-                self.recorder.wake = _asleep_no_more
+                self.recorder.wake = no_context
                 self._disarm()
                 self._start_detectors()
         return self.recorder.context
@@ -203,10 +203,6 @@ class Engine:
     @property
     def used_patterns(self) -> set[str]:
         return set(self.policy.used) if self.policy else set()
-
-
-def _asleep_no_more() -> object | None:
-    return None  # awake: a recorder without context is between tests
 
 
 #: event-loop packages whose loops do not subclass ``asyncio.BaseEventLoop``

@@ -89,7 +89,8 @@ class _Local(threading.local):
     busy = False
 
 
-def _no_test() -> object | None:
+def no_context() -> object | None:
+    """The recorder's ``wake`` once awake: no context means no test is open."""
     return None
 
 
@@ -101,7 +102,7 @@ class Recorder:
         self.context: object | None = None
         #: asked for the context where something would be recorded without one:
         #: until asyncguard is awake (see Engine.wake) the tests run without it
-        self.wake: Callable[[], object | None] = _no_test
+        self.wake: Callable[[], object | None] = no_context
         self.hits: list[Hit] = []
         self.enabled = True
         self._local = _Local()
