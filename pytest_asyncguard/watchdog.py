@@ -134,9 +134,9 @@ class Watchdog:
         self._thread: threading.Thread | None = None
 
     # -- installation -------------------------------------------------------
-    def install(self, *, watch: bool = True) -> None:
-        """Time every loop callback; with ``watch``, start the watching thread now
-        (else :meth:`watch` starts it, once loops run)."""
+    def install(self) -> None:
+        """Time every loop callback, and start the thread that takes the stack of
+        a callback running too long."""
         if self._original is not None:
             return
         self._original = original = events.Handle._run
@@ -168,13 +168,6 @@ class Watchdog:
 
         events.Handle._run = _run  # type: ignore[method-assign,assignment]
         self._stop = False
-        if watch:
-            self.watch()
-
-    def watch(self) -> None:
-        """Start the thread that takes the stack of a callback running too long."""
-        if self._original is None or self._thread is not None:
-            return
         self._thread = threading.Thread(target=self._watch, name="asyncguard-watchdog", daemon=True)
         self._thread.start()
 
